@@ -1,0 +1,634 @@
+"""Track catalog: policy parameters as data, each value with its years, unit and citation.
+
+The YAML files under ``data/tracks/`` hold every settlement parameter of every risk track.
+Each parameter is a list of *entries*; an entry gives a value for some tracks over a span of
+performance years, with a citation and a confidence label (REG, CMS, SEC, INF as in
+``settlement-rules.md``). :func:`load_catalog` validates the files (a malformed file is
+refused with a message naming the file, the key and the problem) and
+:meth:`Catalog.rules` resolves one (track, year) pair into a flat, hashable
+:class:`TrackRules` that the settlement engine consumes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DATA_DIR = Path(os.environ.get("ACOSIM_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+TRACKS_DIR = DATA_DIR / "tracks"
+
+Confidence = Literal["REG", "CMS", "SEC", "INF"]
+CONFIDENCE_MEANING = {
+    "REG": "read in the regulation text (42 CFR)",
+    "CMS": "a CMS/CMMI document or CMS's published results",
+    "SEC": "a secondary source (consultancy, law firm, trade press); an assumption to verify",
+    "INF": "inferred from data or arithmetic, not a quoted rule; an assumption",
+}
+
+QUALITY_MODES = ("none", "score_multiplier", "qps_gate", "qps_alt_sliding")
+MSR_MODES = ("size_scale", "elected", "none")
+LOSS_RATE_MODES = ("none", "fixed", "quality_scaled", "same_as_savings", "corridor")
+CAP_STAGES = ("after_sequestration", "on_gross")
+
+
+class CatalogError(ValueError):
+    """A track parameter file is malformed, or a (track, year) cannot be resolved."""
+
+
+# --------------------------------------------------------------------------- file schema
+
+
+class _Bracket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_n: int = Field(ge=0)
+    max_n: int | None = None
+    msr_low: float = Field(ge=0, le=1)
+    msr_high: float = Field(ge=0, le=1)
+    confidence: Confidence | None = None
+    reference: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Bracket:
+        if self.max_n is not None and self.max_n <= self.min_n:
+            raise ValueError(f"max_n {self.max_n} must exceed min_n {self.min_n}")
+        return self
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    tracks: list[str] | None = None
+    from_year: int = Field(alias="from", ge=2012, le=2040)
+    to_year: int | None = Field(default=None, alias="to", ge=2012, le=2040)
+    value: Any = None
+    brackets: list[_Bracket] | None = None
+    confidence: Confidence
+    reference: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _years(self) -> _Entry:
+        if self.to_year is not None and self.to_year < self.from_year:
+            raise ValueError(f"'to' {self.to_year} is before 'from' {self.from_year}")
+        return self
+
+
+class _Parameter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(min_length=3)
+    unit: str = Field(min_length=1)
+    entries: list[_Entry] = Field(min_length=1)
+
+
+class _TrackMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    risk: Literal["one_sided", "two_sided"]
+    first_year: int = Field(ge=2012, le=2040)
+    last_year: int = Field(ge=2012, le=2040)
+    summary: str
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["program", "tracks"]
+    program: Literal["MSSP", "NGACO", "REACH"]
+    description: str | None = None
+    tracks: dict[str, _TrackMeta] = Field(default_factory=dict)
+    parameters: dict[str, _Parameter]
+
+
+# --------------------------------------------------------------------------- value checks
+
+
+def _is_fraction(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0.0 <= v <= 1.0
+
+
+def _check_fraction(v: Any) -> str | None:
+    return None if _is_fraction(v) else f"{v!r} is not a fraction between 0 and 1"
+
+
+def _check_fraction_or_list(v: Any) -> str | None:
+    if isinstance(v, list):
+        if not v:
+            return "empty list"
+        bad = [x for x in v if not _is_fraction(x)]
+        return f"{bad[0]!r} is not a fraction between 0 and 1" if bad else None
+    return _check_fraction(v)
+
+
+def _check_range(v: Any) -> str | None:
+    if not (isinstance(v, list) and len(v) == 2 and all(_is_fraction(x) for x in v)):
+        return f"{v!r} is not a [low, high] pair of fractions"
+    return None if v[0] <= v[1] else f"range {v!r} has low above high"
+
+
+def _check_enum(options: tuple[str, ...]):
+    def check(v: Any) -> str | None:
+        return None if v in options else f"{v!r} is not one of {', '.join(options)}"
+
+    return check
+
+
+def _check_year_or_null(v: Any) -> str | None:
+    ok = v is None or (isinstance(v, int) and not isinstance(v, bool) and 2012 <= v <= 2040)
+    return None if ok else f"{v!r} is not a year (2012-2040) or null"
+
+
+def _check_bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else f"{v!r} is not true or false"
+
+
+def _check_int(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and v > 0
+    return None if ok else f"{v!r} is not a positive whole number"
+
+
+def _check_percentile(v: Any) -> str | None:
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 100
+    return None if ok else f"{v!r} is not a percentile (0-100)"
+
+
+def _check_elections(v: Any) -> str | None:
+    if not isinstance(v, list) or not v:
+        return f"{v!r} is not a list of MSR choices"
+    bad = [x for x in v if not (x is None or (_is_fraction(x) and x <= 0.05))]
+    return f"{bad[0]!r} is not an MSR choice (0-5% or null for size-based)" if bad else None
+
+
+def _check_corridors(v: Any) -> str | None:
+    if not isinstance(v, list) or not v:
+        return "corridors must be a non-empty list of {upper, share}"
+    prev = 0.0
+    for i, band in enumerate(v):
+        if not isinstance(band, dict) or set(band) != {"upper", "share"}:
+            return f"band {i} must have exactly the keys upper and share"
+        if not _is_fraction(band["share"]):
+            return f"band {i} share {band['share']!r} is not a fraction"
+        upper = band["upper"]
+        if upper is None:
+            if i != len(v) - 1:
+                return f"band {i} is open-ended but not last"
+        elif not _is_fraction(upper) or upper <= prev:
+            return f"band {i} upper {upper!r} must be a fraction above {prev}"
+        else:
+            prev = upper
+    if v[-1]["upper"] is not None:
+        return "the last band must be open-ended (upper: null)"
+    return None
+
+
+#: Every parameter the engine knows: its value check. A file naming any other parameter is
+#: refused, and every name here is consumed by :class:`TrackRules` (tested).
+PARAMETER_CHECKS = {
+    "max_share_rate": _check_fraction,
+    "quality_mode": _check_enum(QUALITY_MODES),
+    "savings_cap": _check_fraction,
+    "savings_cap_range": _check_range,
+    "savings_cap_stage": _check_enum(CAP_STAGES),
+    "msr_mode": _check_enum(MSR_MODES),
+    "loss_rate_mode": _check_enum(LOSS_RATE_MODES),
+    "shared_loss_rate": _check_fraction,
+    "loss_rate_quality_coefficient": _check_fraction,
+    "loss_rate_floor": _check_fraction,
+    "loss_rate_ceiling": _check_fraction,
+    "loss_limit_revenue": _check_fraction,
+    "loss_limit_benchmark": _check_fraction_or_list,
+    "low_revenue_exception_from_agreement_year": _check_year_or_null,
+    "acpt_loss_protection_from_agreement_year": _check_year_or_null,
+    "first_year_reporting_standard": _check_bool,
+    "benchmark_discount": _check_fraction,
+    "benchmark_discount_range": _check_range,
+    "quality_withhold": _check_fraction,
+    "corridors": _check_corridors,
+    "sequestration_rate": _check_fraction,
+    "msr_scale": None,  # brackets, checked by the schema and _check_scale
+    "msr_election_options": _check_elections,
+    "minimum_assigned_beneficiaries": _check_int,
+    "quality_standard_percentile": _check_percentile,
+}
+
+
+# --------------------------------------------------------------------------- resolved rules
+
+
+@dataclass(frozen=True)
+class MsrBracket:
+    """One row of the MSR table: linear from ``msr_low`` at ``min_n`` to ``msr_high`` at ``max_n``."""
+
+    min_n: int
+    max_n: int | None
+    msr_low: float
+    msr_high: float
+
+
+@dataclass(frozen=True)
+class Corridor:
+    """A REACH risk corridor: the ACO keeps ``share`` of gross results up to ``upper`` x benchmark."""
+
+    upper: float | None
+    share: float
+
+
+@dataclass(frozen=True)
+class TrackRules:
+    """Every settlement parameter of one track in one performance year, resolved and flat.
+
+    Frozen and hashable, so it can key caches. ``sources`` maps each parameter name to its
+    (citation, confidence label) for explanations and exports.
+    """
+
+    track: str
+    year: int
+    program: str
+    label: str
+    risk: Literal["one_sided", "two_sided"]
+    max_share_rate: float
+    quality_mode: str
+    msr_mode: str
+    loss_rate_mode: str
+    sequestration_rate: float
+    savings_cap: float | None = None
+    savings_cap_range: tuple[float, float] | None = None
+    savings_cap_stage: str = "after_sequestration"
+    shared_loss_rate: float | None = None
+    loss_rate_quality_coefficient: float | None = None
+    loss_rate_floor: float | None = None
+    loss_rate_ceiling: float | None = None
+    loss_limit_revenue: float | None = None
+    loss_limit_benchmark: tuple[float, ...] | None = None
+    low_revenue_exception_from_agreement_year: int | None = None
+    acpt_loss_protection_from_agreement_year: int | None = None
+    first_year_reporting_standard: bool = False
+    benchmark_discount: float = 0.0
+    benchmark_discount_range: tuple[float, float] | None = None
+    quality_withhold: float = 0.0
+    corridors: tuple[Corridor, ...] | None = None
+    msr_scale: tuple[MsrBracket, ...] | None = None
+    msr_election_options: tuple[float | None, ...] | None = None
+    minimum_assigned_beneficiaries: int | None = None
+    quality_standard_percentile: float | None = None
+    sources: tuple[tuple[str, str, str], ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def two_sided(self) -> bool:
+        return self.risk == "two_sided"
+
+    def source(self, name: str) -> str:
+        """The citation of parameter ``name`` with its confidence label, e.g. '42 CFR 425.610(d) [REG]'."""
+        for key, ref, conf in self.sources:
+            if key == name:
+                return f"{ref} [{conf}]"
+        return ""
+
+    def confidence(self, name: str) -> str:
+        for key, _ref, conf in self.sources:
+            if key == name:
+                return conf
+        return ""
+
+    def msr_for_size(self, n: Any):
+        """Size-based MSR for ``n`` assigned beneficiaries (scalar or array)."""
+        import numpy as np  # local: keeps catalog import light for the CLI
+
+        if not self.msr_scale:
+            raise CatalogError(f"{self.track} {self.year}: no MSR scale in the catalog")
+        n = np.asarray(n, dtype=float)
+        lows = np.array([b.min_n for b in self.msr_scale], dtype=float)
+        idx = np.clip(np.searchsorted(lows, n, side="right") - 1, 0, len(lows) - 1)
+        min_n = lows[idx]
+        max_n = np.array([b.max_n if b.max_n is not None else b.min_n + 1 for b in self.msr_scale])[idx]
+        lo = np.array([b.msr_low for b in self.msr_scale])[idx]
+        hi = np.array([b.msr_high for b in self.msr_scale])[idx]
+        frac = np.clip((n - min_n) / (max_n - min_n), 0.0, 1.0)
+        return lo + (hi - lo) * frac
+
+
+_RULE_FIELDS = {f.name for f in fields(TrackRules)}
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """Catalog metadata of one track."""
+
+    code: str
+    label: str
+    program: str
+    risk: str
+    first_year: int
+    last_year: int
+    summary: str
+    file: str
+
+    @property
+    def years(self) -> range:
+        return range(self.first_year, self.last_year + 1)
+
+
+@dataclass
+class _LoadedParam:
+    name: str
+    file: str
+    spec: _Parameter
+
+
+class Catalog:
+    """All track parameter files, validated; resolves (track, year) into :class:`TrackRules`."""
+
+    def __init__(
+        self,
+        tracks: dict[str, TrackInfo],
+        params: dict[str, list[_LoadedParam]],
+        file_program: dict[str, str],
+    ):
+        self.tracks = tracks
+        self._params = params
+        self._file_program = file_program
+
+    # -- resolution -------------------------------------------------------------------
+    def _entries_for(self, name: str, track: str, program: str):
+        for loaded in self._params.get(name, []):
+            owner = self._file_program.get(loaded.file)
+            for i, entry in enumerate(loaded.spec.entries):
+                if entry.tracks is None:
+                    if owner != program:
+                        continue
+                elif track not in entry.tracks:
+                    continue
+                yield loaded, i, entry
+
+    def lookup(self, name: str, track: str, year: int):
+        """The entry of parameter ``name`` in force for ``track`` in ``year``, or None.
+
+        Track-specific entries win over program-wide ones; among those, the latest ``from``.
+        """
+        info = self.tracks[track]
+        best = None
+        for loaded, _i, entry in self._entries_for(name, track, info.program):
+            if entry.from_year <= year and (entry.to_year is None or year <= entry.to_year):
+                rank = (entry.tracks is not None, entry.from_year)
+                if best is None or rank > best[0]:
+                    best = (rank, loaded, entry)
+        return None if best is None else (best[1], best[2])
+
+    def rules(self, track: str, year: int) -> TrackRules:
+        """Resolve every parameter of ``track`` in performance year ``year``."""
+        if track not in self.tracks:
+            raise CatalogError(f"unknown track {track!r}; known: {', '.join(self.tracks)}")
+        return _rules_cached(self, track, int(year))
+
+    def _resolve(self, track: str, year: int) -> TrackRules:
+        info = self.tracks[track]
+        if year not in info.years:
+            raise CatalogError(
+                f"{track} has no rules for performance year {year} "
+                f"(catalog covers {info.first_year}-{info.last_year})"
+            )
+        values: dict[str, Any] = {}
+        sources = []
+        for name in PARAMETER_CHECKS:
+            found = self.lookup(name, track, year)
+            if found is None:
+                continue
+            _loaded, entry = found
+            values[name] = _convert(name, entry)
+            sources.append((name, entry.reference, entry.confidence))
+        missing = _missing_parameters(info, values)
+        if missing:
+            raise CatalogError(
+                f"{info.file}: {track} {year}: missing parameter(s) {', '.join(missing)}"
+            )
+        return TrackRules(
+            track=track,
+            year=year,
+            program=info.program,
+            label=info.label,
+            risk=info.risk,  # type: ignore[arg-type]
+            sources=tuple(sources),
+            **{k: v for k, v in values.items() if k in _RULE_FIELDS},
+        )
+
+    def program_parameter(self, program: str, name: str, year: int):
+        """A program-wide parameter value (e.g. MSSP sequestration) for ``year``, or None."""
+        for track, info in self.tracks.items():
+            if info.program == program:
+                found = self.lookup(name, track, year)
+                return None if found is None else _convert(name, found[1])
+        return None
+
+    def track_years(self) -> Iterable[tuple[str, int]]:
+        for code, info in self.tracks.items():
+            for year in info.years:
+                yield code, year
+
+    def parameter_names(self) -> set[str]:
+        return set(self._params)
+
+
+@lru_cache(maxsize=512)
+def _rules_cached(catalog: Catalog, track: str, year: int) -> TrackRules:
+    return catalog._resolve(track, year)
+
+
+_REQUIRED_ALWAYS = ("max_share_rate", "quality_mode", "msr_mode", "loss_rate_mode", "sequestration_rate")
+
+
+def _missing_parameters(info: TrackInfo, values: Mapping[str, Any]) -> list[str]:
+    """Which parameters the track's modes need but the catalog does not give."""
+    missing = [k for k in _REQUIRED_ALWAYS if k not in values]
+    if missing:
+        return missing
+    need: list[str] = []
+    if values["loss_rate_mode"] != "corridor":
+        need += ["savings_cap", "savings_cap_stage"]
+    if values["msr_mode"] in ("size_scale", "elected"):
+        need.append("msr_scale")
+    if values["msr_mode"] == "elected":
+        need.append("msr_election_options")
+    mode = values["loss_rate_mode"]
+    if info.risk == "two_sided" and mode == "none":
+        missing.append("loss_rate_mode (a two-sided track needs a loss rate)")
+    if info.risk == "one_sided" and mode != "none":
+        missing.append("loss_rate_mode (a one-sided track cannot share losses)")
+    if mode == "fixed":
+        need.append("shared_loss_rate")
+    if mode == "quality_scaled":
+        need += ["loss_rate_quality_coefficient", "loss_rate_floor", "loss_rate_ceiling"]
+    if mode in ("fixed", "quality_scaled"):
+        need.append("loss_limit_benchmark")
+    if mode == "corridor":
+        need.append("corridors")
+    missing += [k for k in need if k not in values]
+    if not missing and mode == "quality_scaled" and values["loss_rate_floor"] > values["loss_rate_ceiling"]:
+        missing.append("loss_rate_floor (above loss_rate_ceiling)")
+    return missing
+
+
+def _convert(name: str, entry: _Entry) -> Any:
+    """Turn a validated entry's value into the immutable form :class:`TrackRules` holds."""
+    if name == "msr_scale":
+        return tuple(MsrBracket(b.min_n, b.max_n, b.msr_low, b.msr_high) for b in entry.brackets or [])
+    v = entry.value
+    if name == "corridors":
+        return tuple(Corridor(b["upper"], float(b["share"])) for b in v)
+    if name == "loss_limit_benchmark":
+        return tuple(float(x) for x in (v if isinstance(v, list) else [v]))
+    if name in ("savings_cap_range", "benchmark_discount_range"):
+        return (float(v[0]), float(v[1]))
+    if name == "msr_election_options":
+        return tuple(v)
+    return v
+
+
+def _check_scale(brackets: list[_Bracket]) -> str | None:
+    if not brackets:
+        return "msr_scale needs brackets"
+    for a, b in itertools.pairwise(brackets):
+        if a.max_n is None or b.min_n != a.max_n + 1:
+            return f"brackets must be contiguous: row ending {a.max_n} is followed by {b.min_n}"
+        if b.msr_low > a.msr_high + 1e-12:
+            return f"MSR must not rise with size (row starting {b.min_n})"
+    if brackets[-1].max_n is not None:
+        return "the last bracket must be open-ended (no max_n)"
+    return None
+
+
+def _validate_file(path: Path, raw: Any) -> _File:
+    """Validate one parsed YAML document; errors name the file, the key and the problem."""
+    name = path.name
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{name}: top level must be a mapping, got {type(raw).__name__}")
+    try:
+        spec = _File.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise CatalogError(f"{name}: {loc}: {err['msg']}") from None
+    if spec.kind == "tracks" and not spec.tracks:
+        raise CatalogError(f"{name}: tracks: a tracks file must list at least one track")
+    for code, meta in spec.tracks.items():
+        if meta.last_year < meta.first_year:
+            raise CatalogError(f"{name}: tracks.{code}.last_year: before first_year")
+    for pname, param in spec.parameters.items():
+        if pname not in PARAMETER_CHECKS:
+            raise CatalogError(f"{name}: parameters.{pname}: unknown parameter")
+        check = PARAMETER_CHECKS[pname]
+        seen: dict[tuple[str, int], int] = {}
+        for i, entry in enumerate(param.entries):
+            where = f"{name}: parameters.{pname}.entries[{i}]"
+            if pname == "msr_scale":
+                problem = _check_scale(entry.brackets or [])
+            elif entry.brackets is not None:
+                problem = "brackets are only allowed for msr_scale"
+            else:
+                problem = check(entry.value) if check else None
+            if problem:
+                raise CatalogError(f"{where}.value: {problem}")
+            for t in entry.tracks or ["*"]:
+                if t != "*" and t not in spec.tracks:
+                    raise CatalogError(f"{where}.tracks: unknown track {t!r} in this file")
+                key = (t, entry.from_year)
+                if key in seen:
+                    raise CatalogError(
+                        f"{where}: overlaps entries[{seen[key]}] (same track {t} and 'from' year)"
+                    )
+                seen[key] = i
+            _check_overlap(where, param.entries, i)
+    return spec
+
+
+def _check_overlap(where: str, entries: list[_Entry], i: int) -> None:
+    a = entries[i]
+    a_end = a.to_year if a.to_year is not None else math.inf
+    for j in range(i):
+        b = entries[j]
+        common = set(a.tracks or ["*"]) & set(b.tracks or ["*"])
+        if not common:
+            continue
+        b_end = b.to_year if b.to_year is not None else math.inf
+        if a.from_year <= b_end and b.from_year <= a_end and a.from_year == b.from_year:
+            raise CatalogError(f"{where}: overlaps entries[{j}] for {sorted(common)[0]}")
+
+
+def load_catalog(directory: Path | str | None = None) -> Catalog:
+    """Load and validate every ``*.yaml`` under ``directory`` (default ``data/tracks``)."""
+    directory = Path(directory) if directory is not None else TRACKS_DIR
+    return _load_cached(str(directory.resolve()))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(directory: str) -> Catalog:
+    paths = sorted(Path(directory).glob("*.yaml"))
+    if not paths:
+        raise CatalogError(f"{directory}: no track parameter files (*.yaml)")
+    tracks: dict[str, TrackInfo] = {}
+    params: dict[str, list[_LoadedParam]] = {}
+    file_program: dict[str, str] = {}
+    for path in paths:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark else ""
+            raise CatalogError(f"{path.name}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CatalogError(f"{path.name}: cannot be read: {exc}") from None
+        spec = _validate_file(path, raw)
+        file_program[path.name] = spec.program
+        for code, meta in spec.tracks.items():
+            if code in tracks:
+                raise CatalogError(f"{path.name}: tracks.{code}: already defined in {tracks[code].file}")
+            tracks[code] = TrackInfo(
+                code, meta.label, spec.program, meta.risk, meta.first_year, meta.last_year,
+                meta.summary, path.name,
+            )
+        for pname, param in spec.parameters.items():
+            params.setdefault(pname, []).append(_LoadedParam(pname, path.name, param))
+    catalog = Catalog(tracks, params, file_program)
+    for code, year in catalog.track_years():
+        catalog.rules(code, year)  # every (track, year) must resolve; raises CatalogError
+    return catalog
+
+
+def catalog_table(catalog: Catalog | None = None) -> list[dict[str, Any]]:
+    """One row per (track, year) with the key parameters and their citations, for printing."""
+    catalog = catalog or load_catalog()
+    rows = []
+    for code, year in catalog.track_years():
+        r = catalog.rules(code, year)
+        limit = ""
+        if r.loss_rate_mode in ("fixed", "quality_scaled"):
+            bm = "/".join(f"{x:.1%}" for x in (r.loss_limit_benchmark or ()))
+            limit = (f"min({r.loss_limit_revenue:.0%} rev, {bm} bmk)" if r.loss_limit_revenue else f"{bm} bmk")
+        if r.loss_rate_mode == "fixed":
+            loss = f"{r.shared_loss_rate:.0%}"
+        elif r.loss_rate_mode == "quality_scaled":
+            loss = f"1-{r.loss_rate_quality_coefficient:.2f}q [{r.loss_rate_floor:.0%},{r.loss_rate_ceiling:.0%}]"
+        elif r.loss_rate_mode == "same_as_savings":
+            loss = f"{r.max_share_rate:.0%}"
+        elif r.loss_rate_mode == "corridor":
+            loss = "corridors"
+        else:
+            loss = "-"
+        rows.append({
+            "track": code,
+            "year": year,
+            "risk": r.risk,
+            "share": f"{r.max_share_rate:.0%}",
+            "quality": r.quality_mode,
+            "cap": f"{r.savings_cap:.0%}" if r.savings_cap is not None else "-",
+            "msr": r.msr_mode,
+            "loss_rate": loss,
+            "loss_limit": limit or "-",
+            "sequestration": f"{r.sequestration_rate:.0%}",
+            "citation": r.source("max_share_rate"),
+        })
+    return rows
