@@ -309,7 +309,8 @@ class TrackRules:
         lo = np.array([b.msr_low for b in self.msr_scale])[idx]
         hi = np.array([b.msr_high for b in self.msr_scale])[idx]
         frac = np.clip((n - min_n) / (max_n - min_n), 0.0, 1.0)
-        return lo + (hi - lo) * frac
+        # below the first row the scale is unknown (docs/msr-scale.md): no MSR
+        return np.where(n < lows[0], np.nan, lo + (hi - lo) * frac)
 
 
 _RULE_FIELDS = {f.name for f in fields(TrackRules)}

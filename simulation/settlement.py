@@ -14,15 +14,17 @@ extreme-and-uncontrollable-circumstances reduction (losses only).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from numba import njit, prange
 
 from .catalog import TrackRules
 
 ArrayLike = Any
-_EPS = 1e-12
 
 
 @dataclass(frozen=True)
@@ -57,29 +59,264 @@ class Settlement:
     earned: np.ndarray
 
     def row(self, i: int | tuple = 0) -> dict[str, float]:
-        """One ACO's settlement as plain Python numbers."""
+        """One ACO's settlement as plain Python numbers (detail fields must be present)."""
         out = {}
         for f in fields(self):
             v = np.asarray(getattr(self, f.name))
-            out[f.name] = (v[i] if v.ndim else v).item()
+            out[f.name] = (v.reshape(-1)[i] if isinstance(i, int) else v[i]).item()
         return out
 
 
-def _arr(x: ArrayLike, default: float | bool | None = None, dtype=float) -> np.ndarray:
-    if x is None:
-        x = default
-    return np.asarray(x, dtype=dtype)
+_FIELDS = (
+    "benchmark_total", "expenditure_total", "gross", "savings_rate", "msr", "mlr", "met_msr",
+    "met_mlr", "low_revenue_exception", "share_rate", "savings_before_cap", "sequestration",
+    "savings_cap", "shared_savings", "loss_rate", "loss_base", "losses_before_limit",
+    "loss_limit", "euc_reduction", "shared_losses", "acpt_protection",
+)
+_BOOL_FIELDS = {"met_msr", "met_mlr", "low_revenue_exception", "acpt_protection"}
+_QUALITY = {"none": 0, "score_multiplier": 1, "qps_gate": 2, "qps_alt_sliding": 3}
+_MSR = {"none": 0, "size_scale": 1, "elected": 2}
+_LOSS = {"none": 0, "fixed": 1, "quality_scaled": 2, "same_as_savings": 3, "corridor": 4}
+_NAN = float("nan")
 
 
-def _corridor_share(rules: TrackRules, rate: np.ndarray) -> np.ndarray:
-    """Share of benchmark kept for a gross result of ``rate`` x benchmark, band by band."""
-    kept = np.zeros_like(rate)
+def _opt(x: float | None) -> float:
+    return _NAN if x is None else float(x)
+
+
+@lru_cache(maxsize=1024)
+def _rule_arrays(rules: TrackRules):
+    """The track's rules as the flat scalars and small arrays the compiled kernel takes."""
+    scale = rules.msr_scale or ()
+    corr = rules.corridors or ()
+    scalars = np.array([
+        rules.max_share_rate,
+        _QUALITY[rules.quality_mode],
+        _MSR[rules.msr_mode],
+        _LOSS[rules.loss_rate_mode],
+        rules.sequestration_rate,
+        _opt(rules.savings_cap),
+        1.0 if rules.savings_cap_stage == "on_gross" else 0.0,
+        _opt(rules.shared_loss_rate),
+        _opt(rules.loss_rate_quality_coefficient),
+        _opt(rules.loss_rate_floor),
+        _opt(rules.loss_rate_ceiling),
+        _opt(rules.loss_limit_revenue),
+        _opt(rules.low_revenue_exception_from_agreement_year),
+        _opt(rules.acpt_loss_protection_from_agreement_year),
+        1.0 if rules.first_year_reporting_standard else 0.0,
+        rules.benchmark_discount,
+        rules.quality_withhold,
+        float(rules.minimum_assigned_beneficiaries or 0),
+        1.0 if rules.risk == "two_sided" else 0.0,
+    ])
+    limits = np.array(rules.loss_limit_benchmark or (), dtype=float)
+    scale_arr = np.array(
+        [[b.min_n, b.max_n if b.max_n is not None else b.min_n + 1, b.msr_low, b.msr_high] for b in scale],
+        dtype=float,
+    ).reshape(-1, 4)
+    corr_arr = np.array(
+        [[np.inf if c.upper is None else c.upper, c.share] for c in corr], dtype=float
+    ).reshape(-1, 2)
+    return scalars, limits, scale_arr, corr_arr
+
+
+@njit(cache=True, inline="always")
+def _at(x, i):
+    return x[i] if x.shape[0] > 1 else x[0]
+
+
+@njit(cache=True, inline="always")
+def _size_msr(scale, n):
+    if n < scale[0, 0]:
+        return np.nan  # below the first row the scale is unknown (docs/msr-scale.md)
+    k = 0
+    for j in range(scale.shape[0]):
+        if n >= scale[j, 0]:
+            k = j
+    lo_n, hi_n, lo, hi = scale[k, 0], scale[k, 1], scale[k, 2], scale[k, 3]
+    frac = (n - lo_n) / (hi_n - lo_n)
+    frac = min(max(frac, 0.0), 1.0)
+    return lo + (hi - lo) * frac
+
+
+@njit(cache=True, inline="always")
+def _corridor(corr, rate):
+    kept = 0.0
     lower = 0.0
-    for band in rules.corridors or ():
-        upper = np.inf if band.upper is None else band.upper
-        kept += band.share * np.clip(rate - lower, 0.0, upper - lower)
+    for j in range(corr.shape[0]):
+        upper = corr[j, 0]
+        band = min(max(rate - lower, 0.0), upper - lower)
+        kept += corr[j, 1] * band
         lower = upper
     return kept
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in, mlr_in,
+         rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in):
+    """Settle row ``i``; returns the 21 values of ``_FIELDS`` in order (booleans as 0/1)."""
+    top = p[0]
+    qmode = int(p[1])
+    msr_mode = int(p[2])
+    lmode = int(p[3])
+    seq = p[4]
+    on_gross = p[6] > 0.5
+    lowrev_from = p[12]
+    acpt_from = p[13]
+    fy_std = p[14] > 0.5
+    withhold = p[16]
+    min_benes = p[17]
+    two_sided = p[18] > 0.5
+    n_limits = limits.shape[0]
+    q = min(max(_at(q_in, i), 0.0), 1.0)
+    qps = _at(qps_in, i) > 0.5
+    alt = _at(alt_in, i) > 0.5
+    if fy_std and _at(fy_in, i) > 0.5:
+        q = 1.0
+        qps = True
+    n = _at(nb, i)
+    years = _at(py, i)
+    start = _at(start_in, i)
+    # 1. performance benchmark (NGACO/REACH discount and unearned quality withhold)
+    disc = _at(disc_in, i)
+    if disc != disc:
+        disc = p[15]
+    factor = 1.0 - disc - withhold * (1.0 - q)
+    bench_total = _at(b, i) * factor * years
+    exp_total = _at(e, i) * years
+    gross = bench_total - exp_total
+    rate = gross / bench_total if bench_total > 0 else 0.0
+    # 2. MSR / MLR
+    if msr_mode == 0:
+        msr = 0.0
+        mlr = 0.0
+    else:
+        if msr_mode == 1:
+            msr = _size_msr(scale, n)
+            mlr = msr
+        else:
+            msr = _at(msr_in, i)
+            mlr = _at(mlr_in, i)
+            small = n < min_benes  # 425.110(b)(3)(iii): fixed election reverts below 5,000
+            if msr != msr or mlr != mlr or small:
+                size_based = _size_msr(scale, n)
+                if msr != msr or small:
+                    msr = size_based
+                if mlr != mlr or small:
+                    mlr = size_based
+    # 3. quality -> final sharing rate and the loss rate's quality factor
+    if qmode == 1:
+        share = top * q if qps else 0.0
+        q_loss = q if qps else 0.0
+    elif qmode == 2:
+        share = top if qps else 0.0
+        q_loss = q if qps else 0.0
+    elif qmode == 3:
+        share = top if qps else (top * q if alt else 0.0)
+        q_loss = q if (qps or alt) else 0.0
+    else:
+        share = top
+        q_loss = q
+    # 4. savings
+    met_msr = gross > 0 and rate >= msr - 1e-12
+    exception = False
+    low = _at(low_in, i) > 0.5
+    if lowrev_from == lowrev_from and gross > 0 and not met_msr and low and n >= min_benes \
+            and start >= lowrev_from and (qps or alt):
+        exception = True
+        share = 0.5 * share
+    paid = met_msr or exception
+    cap_frac = _at(cap_in, i)
+    if cap_frac != cap_frac:
+        cap_frac = p[5]
+    if lmode == 4:
+        cap_amt = np.inf
+        before_cap = _corridor(corr, max(rate, 0.0)) * bench_total if paid else 0.0
+        seq_amt = before_cap * seq
+        shared_savings = before_cap - seq_amt
+    elif on_gross:
+        cap_amt = cap_frac * bench_total
+        before_cap = min(gross, cap_amt) * share if paid else 0.0
+        seq_amt = before_cap * seq
+        shared_savings = before_cap - seq_amt
+    else:  # CMS caps the sequestered payment: min(gen x rate x 0.98, cap x benchmark)
+        cap_amt = cap_frac * bench_total
+        before_cap = gross * share if paid else 0.0
+        seq_amt = before_cap * seq
+        shared_savings = min(before_cap - seq_amt, cap_amt)
+    # 5. losses
+    met_mlr = False
+    acpt = False
+    lrate = 0.0
+    loss_base = 0.0
+    before_limit = 0.0
+    limit = np.inf
+    euc = 0.0
+    shared_losses = 0.0
+    if two_sided:
+        loss = max(-gross, 0.0)
+        met_mlr = gross < 0 and -rate >= mlr - 1e-12
+        b2 = _at(b2_in, i)
+        if met_mlr and acpt_from == acpt_from and b2 == b2 and start >= acpt_from:
+            b2_total = b2 * factor * years
+            loss2 = max(exp_total - b2_total, 0.0)
+            if loss2 < loss:
+                acpt = True
+                loss = loss2
+                rate2 = loss2 / b2_total if b2_total > 0 else 0.0
+                if rate2 < mlr - 1e-12:  # [INF] MLR test re-applied against the 2-way benchmark
+                    met_mlr = False
+        if lmode == 1:
+            lrate = p[7]
+        elif lmode == 2:
+            lrate = min(max(1.0 - p[8] * q_loss, p[9]), p[10])
+        elif lmode == 3:
+            lrate = top
+        elif lmode == 4:
+            lrate = _corridor(corr, -rate) / (-rate) if rate < 0 else 0.0
+        loss_base = loss if met_mlr else 0.0
+        if on_gross and lmode != 4:
+            loss_base = min(loss_base, cap_frac * bench_total)
+        before_limit = loss_base * lrate
+        if n_limits > 0:
+            k = int(_at(ayear_in, i)) - 1
+            k = min(max(k, 0), n_limits - 1)
+            limit = limits[k] * bench_total
+            rev = _at(rev_in, i)
+            if p[11] == p[11] and rev == rev:
+                limit = min(limit, rev * p[11])
+        limited = min(before_limit, limit)
+        euc = limited * min(max(_at(euc_in, i), 0.0), 1.0)
+        shared_losses = limited - euc
+    return (bench_total, exp_total, gross, rate, msr, mlr, 1.0 if met_msr else 0.0,
+            1.0 if met_mlr else 0.0, 1.0 if exception else 0.0, share if paid else 0.0,
+            before_cap, seq_amt, cap_amt, shared_savings, lrate, loss_base, before_limit, limit,
+            euc, shared_losses, 1.0 if acpt else 0.0)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _kernel_money(m, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
+                  mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in,
+                  savings_out, losses_out):
+    """Fast path: only shared savings and shared losses are written."""
+    for i in prange(m):
+        r = _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
+                 mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in)
+        savings_out[i] = r[13]
+        losses_out[i] = r[19]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _kernel_detail(m, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
+                   mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in,
+                   out):
+    """Every intermediate of the settlement, one row of ``out`` per field of ``_FIELDS``."""
+    for i in prange(m):
+        r = _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
+                 mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in)
+        for k in range(21):
+            out[k, i] = r[k]
 
 
 def settle(
@@ -103,6 +340,7 @@ def settle(
     benchmark_two_way: ArrayLike | None = None,
     savings_cap: ArrayLike | None = None,
     benchmark_discount: ArrayLike | None = None,
+    detail: bool = True,
 ) -> Settlement:
     """Settle one performance year for any number of ACOs under one track's ``rules``.
 
@@ -129,180 +367,46 @@ def settle(
       benchmark_two_way: per-capita benchmark updated without the ACPT (2024+ agreements):
         losses are settled against it when that gives a smaller loss.
       savings_cap, benchmark_discount: NGACO elections overriding the catalog defaults.
+      detail: False returns only shared savings, shared losses and earned (the other
+        fields are None) - the Monte Carlo's fast path.
     """
-    b = _arr(benchmark)
-    e = _arr(expenditure)
-    n = _arr(beneficiaries)
-    py = n if person_years is None else _arr(person_years)
-    q = np.clip(_arr(quality_score), 0.0, 1.0)
-    qps = _arr(qps_met, dtype=bool)
-    alt = _arr(alt_qps_met, dtype=bool)
-    fy = _arr(first_year_reporting, dtype=bool)
-    if rules.first_year_reporting_standard:
-        q = np.where(fy, 1.0, q)
-        qps = qps | fy
-    start = _arr(agreement_start_year, default=np.nan)
-
-    # 1. Performance benchmark (discount and quality withhold for NGACO / REACH).
-    discount = rules.benchmark_discount if benchmark_discount is None else _arr(benchmark_discount)
-    factor = 1.0 - discount
-    if rules.quality_withhold:
-        factor = factor - rules.quality_withhold * (1.0 - q)
-    b_perf = b * factor
-    bench_total = b_perf * py
-    exp_total = e * py
-    gross = bench_total - exp_total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(bench_total > 0, gross / bench_total, 0.0)
-
-    # 2. MSR / MLR.
-    shape = np.broadcast_shapes(gross.shape, n.shape)
-    if rules.msr_mode == "none":
-        msr_a = np.zeros(shape)
-        mlr_a = np.zeros(shape)
+    args = [
+        benchmark, expenditure, beneficiaries, beneficiaries if person_years is None else person_years,
+        quality_score, qps_met, alt_qps_met, first_year_reporting,
+        _NAN if msr is None else msr,
+        (_NAN if msr is None else msr) if mlr is None else mlr,
+        _NAN if participant_revenue is None else participant_revenue,
+        low_revenue,
+        _NAN if agreement_start_year is None else agreement_start_year,
+        agreement_year, euc_share,
+        _NAN if benchmark_two_way is None else benchmark_two_way,
+        _NAN if savings_cap is None else savings_cap,
+        _NAN if benchmark_discount is None else benchmark_discount,
+    ]
+    arrays = [np.asarray(a, dtype=np.float64) for a in args]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    size = math.prod(shape)
+    flat = [
+        a.reshape(1) if a.size == 1
+        else np.ascontiguousarray(a).reshape(-1) if a.shape == shape
+        else np.broadcast_to(a, shape).reshape(-1)
+        for a in arrays
+    ]
+    scalars, limits, scale, corr = _rule_arrays(rules)
+    values: dict[str, Any] = dict.fromkeys(_FIELDS)
+    if detail:
+        out = np.empty((len(_FIELDS), size))
+        _kernel_detail(size, scalars, limits, scale, corr, *flat, out)
+        for k, name in enumerate(_FIELDS):
+            v = out[k].reshape(shape)
+            values[name] = v.astype(bool) if name in _BOOL_FIELDS else v
     else:
-        size_based = rules.msr_for_size(n)
-        if rules.msr_mode == "size_scale":
-            msr_a = np.broadcast_to(size_based, shape)
-            mlr_a = msr_a
-        else:
-            chosen = _arr(msr, default=np.nan)
-            chosen_l = chosen if mlr is None else _arr(mlr, default=np.nan)
-            # 425.110(b)(3)(iii): below the minimum size a fixed election reverts to size-based.
-            small = n < (rules.minimum_assigned_beneficiaries or 0)
-            msr_a = np.where(np.isnan(chosen) | small, size_based, chosen)
-            mlr_a = np.where(np.isnan(chosen_l) | small, size_based, chosen_l)
-        msr_a = np.broadcast_to(msr_a, shape)
-        mlr_a = np.broadcast_to(mlr_a, shape)
-
-    # 3. Quality: final sharing rate, and the quality factor the loss rate uses.
-    mode = rules.quality_mode
-    top = rules.max_share_rate
-    if mode == "score_multiplier":
-        share = np.where(qps, top * q, 0.0)
-        q_loss = np.where(qps, q, 0.0)
-    elif mode == "qps_gate":
-        share = np.where(qps, top, 0.0)
-        q_loss = np.where(qps, q, 0.0)
-    elif mode == "qps_alt_sliding":
-        share = np.where(qps, top, np.where(alt, top * q, 0.0))
-        q_loss = np.where(qps | alt, q, 0.0)
-    else:
-        share = np.full_like(q, top)
-        q_loss = q
-    share = np.broadcast_to(share, shape)
-
-    # 4. Savings: MSR test (meeting it qualifies), first-dollar sharing, low-revenue exception.
-    positive = gross > 0
-    met_msr = positive & (rate >= msr_a - _EPS)
-    exception = np.zeros(shape, dtype=bool)
-    if rules.low_revenue_exception_from_agreement_year is not None:
-        exception = (
-            positive
-            & ~met_msr
-            & _arr(low_revenue, dtype=bool)
-            & (n >= (rules.minimum_assigned_beneficiaries or 0))
-            & (start >= rules.low_revenue_exception_from_agreement_year)
-            & (qps | alt)
-        )
-        share = np.where(exception, 0.5 * share, share)
-    paid = met_msr | exception
-    seq = rules.sequestration_rate
-    cap_frac = rules.savings_cap if savings_cap is None else _arr(savings_cap)
-    if rules.loss_rate_mode == "corridor":
-        base = _corridor_share(rules, np.maximum(rate, 0.0)) * bench_total
-        cap_amt = np.full(shape, np.inf)
-        before_cap = np.where(paid, base, 0.0)
-    elif rules.savings_cap_stage == "on_gross":
-        cap_amt = np.broadcast_to(cap_frac * bench_total, shape)
-        before_cap = np.where(paid, np.minimum(gross, cap_amt) * share, 0.0)
-    else:
-        cap_amt = np.broadcast_to(cap_frac * bench_total, shape)
-        before_cap = np.where(paid, gross * share, 0.0)
-    seq_amt = before_cap * seq
-    if rules.savings_cap_stage == "on_gross" or rules.loss_rate_mode == "corridor":
-        shared_savings = before_cap - seq_amt
-    else:  # CMS caps the sequestered payment (PUF: min(gen x rate x 0.98, cap x benchmark)).
-        shared_savings = np.minimum(before_cap - seq_amt, cap_amt)
-
-    # 5. Losses (two-sided tracks): MLR test, ACPT protection, loss rate, limit, EUC.
-    zeros = np.zeros(shape)
-    if rules.risk == "two_sided":
-        loss = np.maximum(-gross, 0.0)
-        met_mlr = (gross < 0) & (-rate >= mlr_a - _EPS)
-        acpt = np.zeros(shape, dtype=bool)
-        if rules.acpt_loss_protection_from_agreement_year is not None and benchmark_two_way is not None:
-            b2_total = _arr(benchmark_two_way) * factor * py
-            loss2 = np.maximum(exp_total - b2_total, 0.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rate2 = np.where(b2_total > 0, loss2 / b2_total, 0.0)
-            eligible = met_mlr & (start >= rules.acpt_loss_protection_from_agreement_year)
-            acpt = eligible & (loss2 < loss)
-            loss = np.where(acpt, loss2, loss)
-            # [INF] the MLR test is re-applied against the two-way benchmark.
-            met_mlr = met_mlr & ~(acpt & (rate2 < mlr_a - _EPS))
-        lmode = rules.loss_rate_mode
-        if lmode == "fixed":
-            lrate = np.full(shape, rules.shared_loss_rate)
-        elif lmode == "quality_scaled":
-            lrate = np.clip(
-                1.0 - rules.loss_rate_quality_coefficient * q_loss,
-                rules.loss_rate_floor,
-                rules.loss_rate_ceiling,
-            )
-            lrate = np.broadcast_to(lrate, shape)
-        elif lmode == "same_as_savings":
-            lrate = np.full(shape, top)
-        else:  # corridor
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lrate = np.where(loss > 0, _corridor_share(rules, np.maximum(-rate, 0.0)) / np.maximum(-rate, _EPS), 0.0)
-        loss_base = np.where(met_mlr, loss, 0.0)
-        if rules.savings_cap_stage == "on_gross" and lmode != "corridor":
-            loss_base = np.minimum(loss_base, cap_frac * bench_total)
-        before_limit = loss_base * lrate
-        if rules.loss_limit_benchmark:
-            steps = np.asarray(rules.loss_limit_benchmark)
-            k = np.clip(_arr(agreement_year, dtype=int) - 1, 0, len(steps) - 1)
-            limit = steps[k] * bench_total
-            if rules.loss_limit_revenue is not None and participant_revenue is not None:
-                rev = _arr(participant_revenue) * rules.loss_limit_revenue
-                limit = np.where(np.isnan(rev), limit, np.minimum(rev, limit))
-            limit = np.broadcast_to(limit, shape)
-        else:
-            limit = np.full(shape, np.inf)
-        limited = np.minimum(before_limit, limit)
-        euc = limited * np.clip(_arr(euc_share), 0.0, 1.0)
-        shared_losses = limited - euc
-    else:
-        met_mlr = np.zeros(shape, dtype=bool)
-        acpt = met_mlr
-        lrate = loss_base = before_limit = euc = shared_losses = zeros
-        limit = np.full(shape, np.inf)
-
-    return Settlement(
-        benchmark_total=np.broadcast_to(bench_total, shape),
-        expenditure_total=np.broadcast_to(exp_total, shape),
-        gross=np.broadcast_to(gross, shape),
-        savings_rate=np.broadcast_to(rate, shape),
-        msr=msr_a,
-        mlr=mlr_a,
-        met_msr=met_msr,
-        met_mlr=met_mlr,
-        low_revenue_exception=exception,
-        share_rate=np.where(paid, share, 0.0),
-        savings_before_cap=before_cap,
-        sequestration=seq_amt,
-        savings_cap=cap_amt,
-        shared_savings=shared_savings,
-        loss_rate=np.broadcast_to(lrate, shape),
-        loss_base=np.broadcast_to(loss_base, shape),
-        losses_before_limit=np.broadcast_to(before_limit, shape),
-        loss_limit=limit,
-        euc_reduction=np.broadcast_to(euc, shape),
-        shared_losses=np.broadcast_to(shared_losses, shape),
-        acpt_protection=acpt,
-        earned=shared_savings - shared_losses,
-    )
+        savings = np.empty(size)
+        losses = np.empty(size)
+        _kernel_money(size, scalars, limits, scale, corr, *flat, savings, losses)
+        values["shared_savings"] = savings.reshape(shape)
+        values["shared_losses"] = losses.reshape(shape)
+    return Settlement(**values, earned=values["shared_savings"] - values["shared_losses"])
 
 
 # --------------------------------------------------------------------------- explanation
