@@ -90,6 +90,7 @@ class _Parameter(BaseModel):
 class _TrackMeta(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str
+    short_label: str = Field(min_length=1, max_length=24)
     risk: Literal["one_sided", "two_sided"]
     first_year: int = Field(ge=2012, le=2040)
     last_year: int = Field(ge=2012, le=2040)
@@ -322,6 +323,7 @@ class TrackInfo:
 
     code: str
     label: str
+    short_label: str
     program: str
     risk: str
     first_year: int
@@ -588,7 +590,7 @@ def _load_cached(directory: str) -> Catalog:
             if code in tracks:
                 raise CatalogError(f"{path.name}: tracks.{code}: already defined in {tracks[code].file}")
             tracks[code] = TrackInfo(
-                code, meta.label, spec.program, meta.risk, meta.first_year, meta.last_year,
+                code, meta.label, meta.short_label, spec.program, meta.risk, meta.first_year, meta.last_year,
                 meta.summary, path.name,
             )
         for pname, param in spec.parameters.items():

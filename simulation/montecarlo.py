@@ -1,0 +1,515 @@
+"""Monte Carlo engine: many possible futures of one ACO, settled under every track at once.
+
+All randomness is drawn here, once per trial, from ``numpy.random.default_rng`` seeded by a
+``SeedSequence``; every track is then settled by :func:`simulation.settlement.settle` on the
+*same* draws (common random numbers), so differences between tracks are policy, not noise.
+
+The model, per trial i and agreement year t (year index 0 is the first performance year):
+
+* true savings effect: theta_i ~ Normal(effect, effect_sd), reached in equal steps over
+  ``ramp_years``: effect_it = theta_i * min(1, (t + 1) / ramp_years)
+* realised trend g_it ~ Normal(trend_mean, trend_sd); counterfactual spending index
+  C_it = prod_{s=1..t} (1 + g_is) (the year-1 benchmark is the year-1 expectation)
+* prospective-trend error a_it ~ Normal(gap_mean, gap_sd); P_it = prod_{s=0..t} (1 + a_is)
+* spending per capita: E_it = B0 * C_it * (1 - effect_it) * (1 + eps_it), eps from
+  :mod:`simulation.noise` (shock year multiplies its standard deviation)
+* benchmarks: MSSP updates retrospectively, B = B0 * C; agreements from 2024 blend one third
+  ACPT, B = B0 * C * P^(1/3), with the two-way benchmark B0 * C for the loss protection
+  (42 CFR 425.652(b)); NGACO and REACH trend prospectively, B = B0 * C * P
+* quality score ~ Normal(mean, sd) clipped to [0, 1]; QPS met with probability p; if not,
+  the alternative QPS with probability p_alt
+* costs: operating cost each year, start-up in year 1, and the participants' own revenue
+  lost on avoided spending (revenue_loss_share * effect_it * B0 * C_it * N)
+
+Arrays are returned with the trial axis first: ``(trials, years, tracks)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from .catalog import TrackRules, load_catalog
+from .noise import noise_sd
+from .scenario import MSR_CHOICES, Scenario, TrackChoice, eligibility_notes, track_sequence
+from .settlement import Row, settle_batch
+
+CHUNK = 100_000  # trials settled per chunk; bounds memory for a million trials
+_STREAMS = ("effect", "trend", "gap", "noise", "quality", "qps", "alt")
+
+
+# --------------------------------------------------------------------------- draws
+
+
+@dataclass
+class Draws:
+    """The random inputs of one chunk of trials, shaped (years, trials) for fast row access."""
+
+    theta: np.ndarray        # (trials,) true effect at full ramp
+    effect: np.ndarray       # (years, trials) effect in force each year
+    trend_index: np.ndarray  # (years, trials) C
+    gap_index: np.ndarray    # (years, trials) P
+    spending: np.ndarray     # (years, trials) per capita
+    quality: np.ndarray      # (years, trials)
+    qps: np.ndarray          # (years, trials) bool
+    alt: np.ndarray          # (years, trials) bool
+
+
+def _chunk_seeds(seed: int, trials: int) -> list[np.random.SeedSequence]:
+    n_chunks = max(1, math.ceil(trials / CHUNK))
+    return np.random.SeedSequence(seed).spawn(n_chunks)
+
+
+def _standard_draws(ss: np.random.SeedSequence, trials: int, years: int) -> dict[str, np.ndarray]:
+    """Standard normal / uniform draws for one chunk; one child stream per component, so
+    changing one assumption never shifts another component's draws."""
+    gens = [np.random.default_rng(child) for child in ss.spawn(len(_STREAMS))]
+    g = dict(zip(_STREAMS, gens, strict=True))
+    return {
+        "effect": g["effect"].standard_normal(trials),
+        "trend": g["trend"].standard_normal((years, trials)),
+        "gap": g["gap"].standard_normal((years, trials)),
+        "noise": g["noise"].standard_normal((years, trials)),
+        "quality": g["quality"].standard_normal((years, trials)),
+        "qps": g["qps"].random((years, trials)),
+        "alt": g["alt"].random((years, trials)),
+    }
+
+
+def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
+    """Turn standard draws into the scenario's random inputs (pure arithmetic)."""
+    years = s.aco.agreement_years
+    p, m, nz = s.performance, s.market, s.noise
+    theta = p.savings_effect + p.savings_effect_sd * z["effect"]
+    steps = np.arange(1, years + 1, dtype=float)
+    ramp = np.ones(years) if p.ramp_years == 0 else np.minimum(1.0, steps / p.ramp_years)
+    effect = ramp[:, None] * theta[None, :]
+    growth = 1.0 + m.trend_mean + m.trend_sd * z["trend"]
+    growth[0] = 1.0  # the year-1 benchmark is the year-1 expectation
+    trend_index = np.cumprod(growth, axis=0)
+    gap_index = np.cumprod(1.0 + m.prospective_gap_mean + m.prospective_gap_sd * z["gap"], axis=0)
+    mult = np.ones(years)
+    if nz.shock_year is not None:
+        mult[nz.shock_year - 1] = nz.shock_multiplier
+    sd = noise_sd(s.aco.beneficiaries, nz.per_beneficiary_cv, nz.systemic_sd, mult)
+    spending = s.aco.benchmark_pc * trend_index * (1.0 - effect) * (1.0 + sd[:, None] * z["noise"])
+    quality = np.clip(p.quality_mean + p.quality_sd * z["quality"], 0.0, 1.0)
+    qps = z["qps"] < p.qps_probability
+    alt = ~qps & (z["alt"] < p.alt_qps_probability)
+    return Draws(theta, effect, trend_index, gap_index, spending, quality, qps, alt)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _rules_year(code: str, year: int) -> tuple[int, bool]:
+    """The catalog year whose rules apply in ``year`` (nearest covered), and whether carried."""
+    info = load_catalog().tracks[code]
+    used = min(max(year, info.first_year), info.last_year)
+    return used, used != year
+
+
+def _apply_overrides(rules: TrackRules, overrides: dict[str, float]) -> TrackRules:
+    if not overrides:
+        return rules
+    values = dict(overrides)
+    if "loss_limit_benchmark" in values:
+        values["loss_limit_benchmark"] = (values["loss_limit_benchmark"],)
+    return dataclasses.replace(rules, **values)
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    """What one track choice settles in one agreement year."""
+
+    code: str
+    rules: TrackRules
+    carried: bool
+
+
+def plan(choice: TrackChoice, scenario: Scenario) -> list[YearPlan]:
+    out = []
+    catalog = load_catalog()
+    for code, year in zip(track_sequence(choice, scenario), scenario.years, strict=True):
+        used, carried = _rules_year(code, year)
+        rules = _apply_overrides(catalog.rules(code, used), choice.overrides)
+        out.append(YearPlan(code, rules, carried))
+    return out
+
+
+def _benchmarks(s: Scenario, d: Draws, t: int, cols: slice | int = slice(None)) -> dict[str, Any]:
+    """Per-capita benchmarks in year ``t``: MSSP (with its two-way version from 2024) and
+    prospective (NGACO, REACH); see the module docstring."""
+    b0 = s.aco.benchmark_pc
+    c = d.trend_index[t, cols]
+    p = d.gap_index[t, cols]
+    out = {"prospective": b0 * c * p}
+    if s.aco.agreement_start_year >= 2024:
+        out["mssp"] = b0 * c * p ** (1.0 / 3.0)
+        out["mssp_two_way"] = b0 * c
+    else:
+        out["mssp"] = b0 * c
+    return out
+
+
+def _job_inputs(choice: TrackChoice, yp: YearPlan, s: Scenario, t: int, rows: dict[str, Any]) -> dict[str, Any]:
+    """Keyword inputs of :func:`settle` for ``choice`` in year ``t``; ``rows`` maps names
+    to arrays (or :class:`Row` markers) for this year."""
+    aco = s.aco
+    kw: dict[str, Any] = {
+        "expenditure": rows["spending"],
+        "beneficiaries": float(aco.beneficiaries),
+        "quality_score": rows["quality"],
+        "qps_met": rows["qps"],
+        "alt_qps_met": rows["alt"],
+        "first_year_reporting": t == 0 and aco.first_agreement,
+        "participant_revenue": rows["revenue"],
+        "low_revenue": aco.low_revenue,
+        "agreement_start_year": aco.agreement_start_year,
+        "agreement_year": t + 1,
+    }
+    if yp.rules.program == "MSSP":
+        kw["benchmark"] = rows["mssp"]
+        if "mssp_two_way" in rows:
+            kw["benchmark_two_way"] = rows["mssp_two_way"]
+        if yp.rules.msr_mode == "elected":
+            msr = MSR_CHOICES[choice.msr]
+            kw["msr"] = math.nan if msr is None else msr
+    else:
+        kw["benchmark"] = rows["prospective"]
+        if yp.rules.program == "NGACO":
+            kw["savings_cap"] = choice.ngaco_cap
+            kw["benchmark_discount"] = choice.ngaco_discount
+    return kw
+
+
+def _year_rows(s: Scenario, d: Draws, t: int, cols: slice | int = slice(None)) -> dict[str, Any]:
+    """The random inputs of year ``t`` (arrays over trials, or scalars for one trial)."""
+    rows = {
+        "spending": d.spending[t, cols],
+        "quality": d.quality[t, cols],
+        "qps": d.qps[t, cols],
+        "alt": d.alt[t, cols],
+        "revenue": s.aco.participant_revenue * d.trend_index[t, cols],
+    }
+    rows.update(_benchmarks(s, d, t, cols))
+    return rows
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class SimulationResult:
+    """Per-trial results of one scenario. Arrays: trial axis first, ``(trials, years, tracks)``."""
+
+    scenario: Scenario
+    seed: int
+    keys: list[str]
+    choices: list[TrackChoice]
+    plans: list[list[YearPlan]]
+    years: list[int]
+    earned_tyk: np.ndarray   # (tracks, years, trials) internal layout
+    costs_yt: np.ndarray     # (years, trials)
+    draws: Draws             # the random inputs of every trial
+    seconds: float = 0.0
+    rng_seconds: float = 0.0
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def trials(self) -> int:
+        return self.costs_yt.shape[1]
+
+    @property
+    def earned(self) -> np.ndarray:
+        """Shared savings minus shared losses, ``(trials, years, tracks)`` (a view)."""
+        return np.moveaxis(self.earned_tyk, (0, 1, 2), (2, 1, 0))
+
+    @property
+    def shared_savings(self) -> np.ndarray:
+        return np.maximum(self.earned, 0.0)
+
+    @property
+    def shared_losses(self) -> np.ndarray:
+        return np.maximum(-self.earned, 0.0)
+
+    @property
+    def costs(self) -> np.ndarray:
+        """Costs beyond the settlement, ``(trials, years)``; the same under every track."""
+        return self.costs_yt.T
+
+    @property
+    def net(self) -> np.ndarray:
+        """What the organisation keeps: earned minus costs, ``(trials, years, tracks)``."""
+        return self.earned - self.costs[:, :, None]
+
+    @cached_property
+    def net_total(self) -> np.ndarray:
+        """Net over the whole agreement, ``(trials, tracks)``."""
+        return self.earned_tyk.sum(axis=1).T - self.costs_yt.sum(axis=0)[:, None]
+
+    def index(self, key: str) -> int:
+        return self.keys.index(key)
+
+    def settlement_inputs(self, key: str, trial: int, year_index: int) -> tuple[TrackRules, dict[str, Any]]:
+        """The exact rules and arguments that settled ``trial`` in ``year_index`` under ``key``.
+
+        ``settle(rules, **args)`` reproduces the simulated amount (the walkthrough uses it).
+        """
+        k = self.index(key)
+        yp = self.plans[k][year_index]
+        rows = _year_rows(self.scenario, self.draws, year_index, trial)
+        kw = _job_inputs(self.choices[k], yp, self.scenario, year_index, rows)
+        args = {name: v.item() if isinstance(v, np.ndarray | np.generic) else v for name, v in kw.items()}
+        return yp.rules, args
+
+
+def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None = None) -> SimulationResult:
+    """Simulate ``scenario`` (optionally overriding its trials and seed)."""
+    s = scenario
+    if trials is not None or seed is not None:
+        s = scenario.model_copy(update={"trials": trials or scenario.trials,
+                                        "seed": scenario.seed if seed is None else seed})
+    t_start = time.perf_counter()
+    years = s.aco.agreement_years
+    n = s.trials
+    plans = [plan(c, s) for c in s.tracks]
+    keys = [c.key for c in s.tracks]
+    earned = np.empty((len(s.tracks), years, n))
+    costs = np.empty((years, n))
+    parts: list[Draws] = []
+    rng_seconds = 0.0
+    n_ben = s.aco.beneficiaries
+    for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
+        lo = ci * CHUNK
+        hi = min(n, lo + CHUNK)
+        t0 = time.perf_counter()
+        z = _standard_draws(ss, hi - lo, years)
+        rng_seconds += time.perf_counter() - t0
+        d = _build_draws(s, z)
+        parts.append(d)
+        costs[:, lo:hi] = (s.costs.annual_operating_cost
+                           + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
+        costs[0, lo:hi] += s.costs.startup_investment
+        # every (track, year) settled in one compiled call on the shared input rows
+        matrix: list[np.ndarray] = []
+        year_rows = []
+        for t in range(years):
+            marked = {}
+            for name, arr in _year_rows(s, d, t).items():
+                marked[name] = Row(len(matrix))
+                matrix.append(arr)
+            year_rows.append(marked)
+        jobs = [
+            (yp.rules, _job_inputs(choice, yp, s, t, year_rows[t]))
+            for choice, yplans in zip(s.tracks, plans, strict=True)
+            for t, yp in enumerate(yplans)
+        ]
+        savings, losses = settle_batch(jobs, np.stack(matrix))
+        earned[:, :, lo:hi] = (savings - losses).reshape(len(s.tracks), years, hi - lo)
+    draws = parts[0] if len(parts) == 1 else Draws(*[
+        np.concatenate([getattr(p, f.name) for p in parts], axis=-1)
+        for f in dataclasses.fields(Draws)
+    ])
+    notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
+    return SimulationResult(
+        scenario=s, seed=s.seed, keys=keys, choices=list(s.tracks), plans=plans,
+        years=s.years, earned_tyk=earned, costs_yt=costs, draws=draws,
+        seconds=time.perf_counter() - t_start, rng_seconds=rng_seconds, notes=notes,
+    )
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def largest_allowed_loss(result: SimulationResult, k: int) -> float | None:
+    """The most the rules let CMS collect over the agreement at the expected benchmark path,
+    in dollars (0 for one-sided tracks; None where no fixed limit exists, e.g. REACH corridors)."""
+    s = result.scenario
+    total = 0.0
+    n = s.aco.beneficiaries
+    for t, yp in enumerate(result.plans[k]):
+        r = yp.rules
+        bench = s.aco.benchmark_pc * (1 + s.market.trend_mean) ** t * n
+        if r.risk == "one_sided" or r.loss_rate_mode == "none":
+            continue
+        if r.loss_rate_mode == "corridor":
+            return None
+        if r.loss_rate_mode == "same_as_savings":
+            total += result.choices[k].ngaco_cap * bench * r.max_share_rate
+            continue
+        steps = r.loss_limit_benchmark or ()
+        limit = steps[min(t, len(steps) - 1)] * bench if steps else math.inf
+        if r.loss_limit_revenue is not None:
+            rev = s.aco.participant_revenue * (1 + s.market.trend_mean) ** t
+            limit = min(limit, r.loss_limit_revenue * rev)
+        total += limit
+    return total
+
+
+def summary(result: SimulationResult) -> pd.DataFrame:
+    """One row per track: the agreement-period net result and its risk, plus MC precision."""
+    net = result.net_total
+    earned = result.earned
+    rows = []
+    n = result.trials
+    for k, key in enumerate(result.keys):
+        x = net[:, k]
+        q = np.percentile(x, [5, 25, 50, 75, 95])
+        worst = np.sort(x)[: max(1, int(0.05 * n))]
+        e = earned[:, :, k]
+        rows.append({
+            "track": key,
+            "code": result.choices[k].track,
+            "expected_net": x.mean(),
+            "mcse": x.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan,
+            "expected_earned": e.sum(axis=1).mean(),
+            "expected_shared_savings": np.maximum(e, 0).sum(axis=1).mean(),
+            "expected_shared_losses": np.maximum(-e, 0).sum(axis=1).mean(),
+            "p_any_payment": (e > 0).any(axis=1).mean(),
+            "p_owe_cms": (e < 0).any(axis=1).mean(),
+            "p_net_loss": (x < 0).mean(),
+            "p5": q[0], "p25": q[1], "p50": q[2], "p75": q[3], "p95": q[4],
+            "es5": worst.mean(),
+            "largest_allowed_loss": largest_allowed_loss(result, k),
+            "rules_carried": any(yp.carried for yp in result.plans[k]),
+        })
+    df = pd.DataFrame(rows)
+    df.attrs.update(seed=result.seed, trials=n, years=result.years)
+    return df
+
+
+def by_year(result: SimulationResult) -> pd.DataFrame:
+    """One row per (track, year): expected settlement, chances, the level in force, benchmark."""
+    s = result.scenario
+    d = result.draws
+    rows = []
+    for k, key in enumerate(result.keys):
+        cum = np.cumsum(result.earned_tyk[k] - result.costs_yt, axis=0)
+        for t, yp in enumerate(result.plans[k]):
+            e = result.earned_tyk[k, t]
+            benchmark = _job_inputs(result.choices[k], yp, s, t, _year_rows(s, d, t))["benchmark"]
+            rows.append({
+                "track": key, "year": result.years[t], "agreement_year": t + 1, "level": yp.code,
+                "rules_year": yp.rules.year, "rules_carried": yp.carried,
+                "expected_earned": e.mean(), "expected_shared_savings": np.maximum(e, 0).mean(),
+                "expected_shared_losses": np.maximum(-e, 0).mean(),
+                "expected_costs": result.costs_yt[t].mean(),
+                "expected_net": (e - result.costs_yt[t]).mean(),
+                "p_payment": (e > 0).mean(), "p_owe_cms": (e < 0).mean(),
+                "cum_net_p5": np.percentile(cum[t], 5), "cum_net_p25": np.percentile(cum[t], 25),
+                "cum_net_p50": np.percentile(cum[t], 50), "cum_net_p75": np.percentile(cum[t], 75),
+                "cum_net_p95": np.percentile(cum[t], 95), "cum_net_mean": cum[t].mean(),
+                "benchmark_pc": float(np.mean(benchmark)),
+                "spending_pc": float(d.spending[t].mean()),
+            })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _with(scenario: Scenario, path: str, value: Any) -> Scenario:
+    """A copy of ``scenario`` with the dotted field ``path`` set to ``value`` (validated)."""
+    data = scenario.model_dump()
+    node = data
+    parts = path.split(".")
+    for p in parts[:-1]:
+        node = node[p]
+    node[parts[-1]] = value
+    return Scenario.model_validate(data)
+
+
+def _get(scenario: Scenario, path: str) -> Any:
+    node: Any = scenario
+    for p in path.split("."):
+        node = getattr(node, p)
+    return node
+
+
+#: Main inputs for the tornado: dotted path, label, function of the base value -> (low, high).
+TORNADO_INPUTS: tuple[tuple[str, str, Any], ...] = (
+    ("performance.savings_effect", "True savings effect", lambda v: (v - 0.02, v + 0.02)),
+    ("performance.savings_effect_sd", "Uncertainty of the effect", lambda v: (v / 2, min(0.2, v * 2))),
+    ("performance.ramp_years", "Years to full effect", lambda v: (0, min(6, v + 2))),
+    ("performance.quality_mean", "Average quality score", lambda v: (max(0.05, v - 0.1), min(1.0, v + 0.1))),
+    ("performance.qps_probability", "Chance of meeting the quality standard", lambda v: (max(0.0, v - 0.3), 1.0)),
+    ("market.trend_sd", "Trend volatility", lambda v: (v / 2, min(0.1, v * 2))),
+    ("market.prospective_gap_mean", "Prospective trend error", lambda v: (v - 0.01, v + 0.01)),
+    ("noise.per_beneficiary_cv", "Per-beneficiary variation", lambda v: (v * 0.75, min(6, v * 1.25))),
+    ("noise.systemic_sd", "ACO-wide variation", lambda v: (v / 2, min(0.1, v * 2))),
+    ("aco.beneficiaries", "Assigned beneficiaries", lambda v: (max(1_000, v // 2), min(1_000_000, v * 2))),
+    ("costs.annual_operating_cost", "Annual operating cost", lambda v: (v * 0.5, v * 1.5)),
+    ("costs.revenue_loss_share", "Own revenue lost per dollar saved", lambda v: (max(0.0, v - 0.2), min(1.0, v + 0.2))),
+)
+
+
+def tornado(scenario: Scenario, *, trials: int | None = None, inputs=TORNADO_INPUTS) -> pd.DataFrame:
+    """Expected agreement net per track when each main input is set low and high (same draws)."""
+    trials = trials or min(scenario.trials, 20_000)
+    base = summary(simulate(scenario, trials=trials)).set_index("track")["expected_net"]
+    rows = []
+    for path, label, swing in inputs:
+        v = _get(scenario, path)
+        low, high = swing(v)
+        if isinstance(v, int):
+            low, high = round(low), round(high)
+        res = {}
+        for side, value in (("low", low), ("high", high)):
+            res[side] = summary(simulate(_with(scenario, path, value), trials=trials)).set_index("track")["expected_net"]
+        for key in base.index:
+            rows.append({"input": path, "label": label, "base_value": v, "low_value": low,
+                         "high_value": high, "track": key, "base_net": base[key],
+                         "net_low": res["low"][key], "net_high": res["high"][key],
+                         "swing": abs(res["high"][key] - res["low"][key])})
+    return pd.DataFrame(rows)
+
+
+def grid(scenario: Scenario, x: str, x_values, y: str, y_values, *, trials: int | None = None) -> pd.DataFrame:
+    """Expected agreement net per track over a 2-D grid of two inputs (same draws everywhere)."""
+    trials = trials or min(scenario.trials, 5_000)
+    rows = []
+    for xv in x_values:
+        sx = _with(scenario, x, xv)
+        for yv in y_values:
+            summ = summary(simulate(_with(sx, y, yv), trials=trials))
+            for _, r in summ.iterrows():
+                rows.append({"x": xv, "y": yv, "track": r["track"], "expected_net": r["expected_net"],
+                             "p_owe_cms": r["p_owe_cms"]})
+    df = pd.DataFrame(rows)
+    df.attrs.update(x=x, y=y)
+    return df
+
+
+def break_even(scenario: Scenario, *, trials: int | None = None, lo: float = -0.15, hi: float = 0.30) -> pd.DataFrame:
+    """The true savings effect at which each track's expected agreement net is zero.
+
+    Found with scipy's Brent method on the same draws (the expected net rises with the
+    effect). NaN where the track never breaks even inside [lo, hi].
+    """
+    trials = trials or min(scenario.trials, 10_000)
+    cache: dict[float, pd.Series] = {}
+
+    def expected(effect: float) -> pd.Series:
+        if effect not in cache:
+            s = _with(scenario, "performance.savings_effect", effect)
+            cache[effect] = summary(simulate(s, trials=trials)).set_index("track")["expected_net"]
+        return cache[effect]
+
+    rows = []
+    f_lo, f_hi = expected(lo), expected(hi)
+    for key in f_lo.index:
+        if f_lo[key] > 0 or f_hi[key] < 0:
+            value = math.nan if f_hi[key] < 0 else lo
+        else:
+            value = optimize.brentq(lambda e, key=key: expected(e)[key], lo, hi, xtol=1e-4)
+        rows.append({"track": key, "break_even_effect": value})
+    return pd.DataFrame(rows)

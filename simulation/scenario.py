@@ -1,0 +1,446 @@
+"""A scenario: one ACO, its assumptions, and the risk tracks to compare (validated input).
+
+Every field carries a unit, a default, an allowed range and a one-line explanation; the
+dashboard builds its help texts from them. Invalid input raises one
+:class:`ScenarioError` that lists every bad field with its allowed range, all at once.
+
+Noise and quality defaults come from ``data/calibration/noise_defaults.json`` when the
+calibration study has produced it (each value cites its section of docs/calibration.md),
+otherwise from the evidence in settlement-rules.md section 8.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .catalog import DATA_DIR, PARAMETER_CHECKS, load_catalog
+
+SCHEMA_VERSION = 1
+MAX_TRIALS = 2_000_000
+CALIBRATION_FILE = DATA_DIR / "calibration" / "noise_defaults.json"
+
+#: A low-revenue ACO's participants bill less than this share of its assigned beneficiaries'
+#: total Parts A and B FFS expenditures (42 CFR 425.20, "low revenue ACO").
+LOW_REVENUE_THRESHOLD = 0.35
+
+GLIDE = "BASIC_GLIDE"
+BASIC_LEVELS = ("A", "B", "C", "D", "E")
+
+
+class ScenarioError(ValueError):
+    """A scenario failed validation; ``problems`` lists one message per bad field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid scenario: " + "; ".join(problems))
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+_FALLBACK = {  # settlement-rules.md section 8; used until data/calibration exists
+    "per_beneficiary_cv": (2.15, "settlement-rules.md section 8: CMS MSR table back-solved, CV about 2.15 [INF]"),
+    "systemic_sd": (0.01, "settlement-rules.md section 8: ACO-level term not shrinking with size, about 1% [INF]"),
+    "true_effect_mean": (0.015, "assumption: a modest 1.5% true savings effect [INF]"),
+    "true_effect_sd": (0.015, "assumption: uncertainty about the true effect [INF]"),
+    "trend_mean": (0.04, "assumption: Medicare FFS per-capita growth about 4% a year [INF]"),
+    "trend_sd": (0.015, "assumption [INF]"),
+    "quality_mean": (0.85, "assumption [INF]"),
+    "quality_sd": (0.08, "assumption [INF]"),
+    "qps_probability": (0.9, "assumption [INF]"),
+    "shock_multiplier": (2.0, "CMS May 2020 COVID IFC: variation roughly doubles the SD of measured savings [SEC]"),
+}
+
+
+@lru_cache(maxsize=1)
+def calibrated_defaults() -> dict[str, tuple[float, str]]:
+    """Default value and its source for each calibrated parameter."""
+    out = dict(_FALLBACK)
+    try:
+        doc = json.loads(Path(CALIBRATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return out
+    for key in out:
+        entry = doc.get(key)
+        if isinstance(entry, dict) and isinstance(entry.get("value"), int | float):
+            low, high = entry.get("low"), entry.get("high")
+            span = f" (90% interval {low:.4g}-{high:.4g})" if isinstance(low, int | float) and isinstance(high, int | float) else ""
+            out[key] = (float(entry["value"]), f"{entry.get('source', 'docs/calibration.md')}: fitted on CMS results {doc.get('fitted_on', '')}{span}")
+    return out
+
+
+def _default(key: str) -> float:
+    return calibrated_defaults()[key][0]
+
+
+def default_source(key: str) -> str:
+    """Where the default of a calibrated parameter comes from (shown in the app)."""
+    return calibrated_defaults()[key][1]
+
+
+def _f(default, ge, le, unit: str, label: str, help_text: str, **extra):
+    """A field with its unit, range, label and help text in the JSON schema.
+
+    ``default`` may be the name of a calibrated parameter (see :func:`calibrated_defaults`).
+    """
+    meta = {"unit": unit, "label": label, **extra}
+    if isinstance(default, str) and default in _FALLBACK:
+        key = default
+        meta["default_source"] = key
+        return Field(default_factory=lambda: _default(key), ge=ge, le=le, description=help_text,
+                     json_schema_extra=meta)
+    return Field(default=default, ge=ge, le=le, description=help_text, json_schema_extra=meta)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class EnrollmentMix(_Model):
+    """Shares of assigned beneficiary-years by Medicare enrollment type (sum to 1)."""
+
+    esrd: float = _f(0.01, 0, 1, "share", "ESRD", "Share of beneficiaries with end-stage renal disease; their costs are the most variable.")
+    disabled: float = _f(0.12, 0, 1, "share", "Disabled", "Share entitled by disability (under 65).")
+    aged_dual: float = _f(0.07, 0, 1, "share", "Aged, dual-eligible", "Share aged 65+ and also on Medicaid.")
+    aged_nondual: float = _f(0.80, 0, 1, "share", "Aged, non-dual", "Share aged 65+ and not on Medicaid.")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> EnrollmentMix:
+        total = self.esrd + self.disabled + self.aged_dual + self.aged_nondual
+        if abs(total - 1.0) > 0.005:
+            raise ValueError(f"enrollment shares must add up to 1 (they add up to {total:.3f})")
+        return self
+
+
+class AcoProfile(_Model):
+    """Who the ACO is."""
+
+    beneficiaries: int = _f(20_000, 1_000, 1_000_000, "beneficiaries", "Assigned beneficiaries",
+                            "Medicare beneficiaries assigned to the ACO each year. MSSP requires 5,000; the minimum savings rate shrinks as this grows.")
+    benchmark_pc: float = _f(12_500.0, 3_000, 60_000, "$ per beneficiary-year", "Benchmark per beneficiary (year 1)",
+                             "CMS's expected Parts A and B spending per assigned beneficiary in the first performance year.")
+    participant_revenue: float = _f(60_000_000.0, 0, 50_000_000_000, "$ per year", "Participants' Medicare revenue",
+                                    "Total Parts A and B fee-for-service revenue of the ACO's participants (all their Medicare patients). Sets BASIC's loss limit and low/high revenue.")
+    revenue_category: Literal["auto", "low", "high"] = Field(
+        "auto", description="Low-revenue ACOs (mostly physician-led) bill under 35% of their beneficiaries' total spending; 'auto' decides from the two numbers above.",
+        json_schema_extra={"unit": "category", "label": "Revenue category"})
+    experienced_with_risk: bool = Field(
+        False, description="The ACO or most of its participants already took two-sided risk; experienced ACOs may not use the one-sided BASIC levels.",
+        json_schema_extra={"unit": "yes/no", "label": "Experienced with two-sided risk"})
+    first_agreement: bool = Field(
+        True, description="This is the ACO's first MSSP agreement: in its first year, complete quality reporting alone meets the quality standard.",
+        json_schema_extra={"unit": "yes/no", "label": "First agreement"})
+    agreement_start_year: int = _f(2026, 2012, 2035, "year", "Agreement start year",
+                                   "First performance year. Rules after the last year in the catalog are carried forward and flagged.")
+    agreement_years: int = _f(5, 1, 6, "years", "Agreement length", "Performance years simulated (MSSP agreements run 5 years).")
+    enrollment_mix: EnrollmentMix | None = Field(
+        None, description="Optional enrollment mix; more ESRD and disabled beneficiaries make spending more variable.",
+        json_schema_extra={"unit": "shares", "label": "Enrollment mix"})
+
+    @property
+    def low_revenue(self) -> bool:
+        if self.revenue_category != "auto":
+            return self.revenue_category == "low"
+        total = self.benchmark_pc * self.beneficiaries
+        return self.participant_revenue < LOW_REVENUE_THRESHOLD * total
+
+
+class Performance(_Model):
+    """How well the ACO itself does."""
+
+    savings_effect: float = _f("true_effect_mean", -0.15, 0.30, "share of benchmark", "True savings effect",
+                               "How much the ACO truly lowers spending against what the benchmark expects, once fully ramped up (0.02 = 2%).")
+    savings_effect_sd: float = _f("true_effect_sd", 0, 0.20, "share of benchmark", "Uncertainty of the effect",
+                                  "How unsure we are of that effect: each simulated future draws its own true effect with this spread.")
+    ramp_years: int = _f(2, 0, 6, "years", "Years to full effect",
+                         "Care redesign takes time: the effect grows in equal steps to its full size over this many years (0 = from year 1).")
+    qps_probability: float = _f("qps_probability", 0, 1, "probability", "Chance of meeting the quality standard",
+                                "Each year, the chance the ACO meets CMS's quality performance standard (QPS).")
+    alt_qps_probability: float = _f(0.5, 0, 1, "probability", "Chance of the alternative standard",
+                                    "From 2023, if the QPS is missed: the chance of still meeting the alternative standard, which pays a reduced rate.")
+    quality_mean: float = _f("quality_mean", 0.05, 1, "score 0-1", "Average quality score",
+                             "The ACO's typical quality score (0-1); it scales the sharing rate in some years and ENHANCED's loss rate.")
+    quality_sd: float = _f("quality_sd", 0, 0.30, "score 0-1", "Quality score spread", "Year-to-year spread of the quality score.")
+
+
+
+class Costs(_Model):
+    """Money the organisation spends or forgoes beyond the settlement."""
+
+    annual_operating_cost: float = _f(1_500_000.0, 0, 1_000_000_000, "$ per year", "Annual operating cost",
+                                      "Running the ACO each year: staff, analytics, care management, reporting.")
+    startup_investment: float = _f(1_000_000.0, 0, 1_000_000_000, "$", "Start-up investment",
+                                   "One-time cost in the first year (IT, legal, care-management build-out).")
+    revenue_loss_share: float = _f(0.0, 0, 1, "share of avoided spending", "Own revenue lost per dollar saved",
+                                   "A hospital-led ACO that avoids admissions also loses that revenue: the share of avoided Medicare spending that was the participants' own income.")
+
+
+class Market(_Model):
+    """Spending trends outside the ACO's control."""
+
+    trend_mean: float = _f("trend_mean", -0.05, 0.15, "per year", "Spending trend",
+                           "Expected growth of Medicare spending per beneficiary in the ACO's region each year.")
+    trend_sd: float = _f("trend_sd", 0, 0.10, "per year", "Trend volatility", "Year-to-year uncertainty of that growth.")
+    prospective_gap_mean: float = _f(0.0, -0.05, 0.05, "per year", "Prospective trend error (mean)",
+                                     "A prospective trend (the ACPT in 2024+ MSSP benchmarks; NGACO and REACH) minus the trend that actually happens; positive favours the ACO.")
+    prospective_gap_sd: float = _f(0.01, 0, 0.05, "per year", "Prospective trend error (spread)",
+                                   "Uncertainty of that gap each year.")
+
+
+
+class Noise(_Model):
+    """Random variation in measured spending (simulation/noise.py)."""
+
+    per_beneficiary_cv: float = _f("per_beneficiary_cv", 0.2, 6, "coefficient of variation", "Per-beneficiary variation",
+                                   "Spread of one beneficiary's yearly cost relative to the average; its effect shrinks with the square root of ACO size.")
+    systemic_sd: float = _f("systemic_sd", 0, 0.10, "share of benchmark", "ACO-wide variation",
+                            "Year-to-year swing of the whole ACO's spending that does not shrink with size (local epidemics, coding, price changes).")
+    shock_year: int | None = _f(None, 1, 6, "agreement year", "Shock year",
+                                "Optional agreement year with a COVID-like shock that multiplies the variation.")
+    shock_multiplier: float = _f("shock_multiplier", 1, 5, "times", "Shock size", "How much the variation grows in the shock year.")
+
+
+
+MsrChoice = Literal["size", "0", "0.5", "1.0", "1.5", "2.0"]
+MSR_CHOICES: dict[str, float | None] = {"size": None, "0": 0.0, "0.5": 0.005, "1.0": 0.01, "1.5": 0.015, "2.0": 0.02}
+
+
+def _track_codes() -> tuple[str, ...]:
+    return (*load_catalog().tracks, GLIDE)
+
+
+class TrackChoice(_Model):
+    """One risk track to simulate, with the ACO's elections."""
+
+    track: str = Field(description="Track code from the catalog (acosim tracks), or BASIC_GLIDE for the BASIC glide path A to E.",
+                       json_schema_extra={"unit": "code", "label": "Track"})
+    label: str | None = Field(None, max_length=60, description="Name shown in charts (default: the catalog's label).",
+                              json_schema_extra={"unit": "text", "label": "Name"})
+    msr: MsrChoice = Field("size", description="Minimum savings/loss rate elected for two-sided risk: 0%, 0.5-2.0%, or size-based.",
+                           json_schema_extra={"unit": "percent", "label": "MSR/MLR election"})
+    ngaco_cap: float = _f(0.15, 0.05, 0.15, "share of benchmark", "NGACO savings/loss cap", "Next Generation ACO: the elected cap on gross savings and losses (5-15%).")
+    ngaco_discount: float = _f(0.03, 0.005, 0.045, "share of benchmark", "NGACO benchmark discount", "Next Generation ACO: discount taken off the benchmark (0.5-4.5%).")
+    glide_start: Literal["A", "B", "C", "D", "E"] = Field("A", description="BASIC glide path: the level in the first year; it rises one level a year to E.",
+                                                        json_schema_extra={"unit": "level", "label": "Glide path start level"})
+    stay_at_a: bool = Field(False, description="BASIC glide path, 2024+ agreements: an eligible new ACO may stay at Level A for the whole agreement.",
+                            json_schema_extra={"unit": "yes/no", "label": "Stay at Level A"})
+    overrides: dict[str, float] = Field(default_factory=dict, description="What-if changes to the track's fractional parameters, e.g. {'max_share_rate': 0.6}.",
+                                        json_schema_extra={"unit": "parameters", "label": "What-if parameters"})
+
+    @field_validator("track")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        codes = _track_codes()
+        if v not in codes:
+            raise ValueError(f"unknown track {v!r}; choose one of {', '.join(codes)}")
+        return v
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides(cls, v: dict[str, float]) -> dict[str, float]:
+        allowed = ("max_share_rate", "savings_cap", "shared_loss_rate", "loss_rate_floor", "loss_rate_ceiling",
+                   "loss_limit_revenue", "sequestration_rate", "benchmark_discount", "quality_withhold")
+        for name, value in v.items():
+            if name not in allowed:
+                raise ValueError(f"cannot override {name!r}; allowed: {', '.join(allowed)}")
+            problem = PARAMETER_CHECKS[name](value)
+            if problem or (isinstance(value, float) and math.isnan(value)):
+                raise ValueError(f"{name} must be between 0 and 1 (got {value!r})")
+        return v
+
+    @property
+    def key(self) -> str:
+        """A unique, readable name for this choice (track plus any non-default election)."""
+        if self.label:
+            return self.label
+        name = "BASIC glide" if self.track == GLIDE else load_catalog().tracks[self.track].short_label
+        extras = []
+        if self.track == GLIDE:
+            if self.stay_at_a:
+                extras.append("stay at A")
+            elif self.glide_start != "A":
+                extras.append(f"from {self.glide_start}")
+        if self.msr != "size" and self.is_two_sided_ever:
+            extras.append(f"MSR {self.msr}%")
+        if self.overrides:
+            extras.append("what-if")
+        return f"{name} ({', '.join(extras)})" if extras else name
+
+    @property
+    def is_two_sided_ever(self) -> bool:
+        if self.track == GLIDE:
+            return not self.stay_at_a
+        return load_catalog().tracks[self.track].risk == "two_sided"
+
+
+DEFAULT_TRACKS = (
+    "BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E", "ENHANCED", GLIDE,
+    "TRACK_1", "TRACK_1_PLUS", "TRACK_2", "TRACK_3", "NGACO_A", "NGACO_B",
+    "REACH_PROFESSIONAL", "REACH_GLOBAL",
+)
+
+
+def _default_tracks() -> list[TrackChoice]:
+    return [TrackChoice(track=t) for t in DEFAULT_TRACKS]
+
+
+class Scenario(_Model):
+    """One ACO, its assumptions, and the tracks to compare. See the module docstring."""
+
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Scenario file format version.")
+    name: str = Field("Mid-size physician-led ACO", min_length=1, max_length=80,
+                      description="A name for this scenario.", json_schema_extra={"unit": "text", "label": "Scenario name"})
+    aco: AcoProfile = Field(default_factory=AcoProfile)
+    performance: Performance = Field(default_factory=Performance)
+    costs: Costs = Field(default_factory=Costs)
+    market: Market = Field(default_factory=Market)
+    noise: Noise = Field(default_factory=Noise)
+    tracks: list[TrackChoice] = Field(default_factory=_default_tracks, min_length=1, max_length=30,
+                                      description="Risk tracks to compare on the same simulated futures.")
+    trials: int = _f(20_000, 100, MAX_TRIALS, "simulated futures", "Simulated futures",
+                     "How many random futures to simulate; more gives steadier numbers but takes longer.")
+    seed: int = _f(20261123, 0, 2**63 - 1, "integer", "Random seed",
+                   "Fixes the random futures: the same seed gives exactly the same results.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.noise.shock_year is not None and self.noise.shock_year > self.aco.agreement_years:
+            raise ValueError(
+                f"noise.shock_year {self.noise.shock_year} is after the agreement's last year "
+                f"({self.aco.agreement_years})"
+            )
+        keys = [t.key for t in self.tracks]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"tracks: the same track and elections appear twice ({', '.join(sorted(dup))}); give one a label")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        start = self.aco.agreement_start_year
+        return list(range(start, start + self.aco.agreement_years))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _field_range(model: type[BaseModel], loc: tuple) -> str:
+    """'between 1,000 and 1,000,000' for a field path, from its declared bounds."""
+    cur: Any = model
+    info = None
+    for part in loc:
+        if isinstance(part, int) or cur is None:
+            continue
+        fields = getattr(cur, "model_fields", {})
+        if part not in fields:
+            return ""
+        info = fields[part]
+        ann = info.annotation
+        nxt = None
+        for cand in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                nxt = cand
+            for sub in getattr(cand, "__args__", ()):
+                if isinstance(sub, type) and issubclass(sub, BaseModel):
+                    nxt = sub
+        cur = nxt
+    if info is None:
+        return ""
+    ge = le = None
+    for m in info.metadata:
+        ge = getattr(m, "ge", ge)
+        le = getattr(m, "le", le)
+    unit = (info.json_schema_extra or {}).get("unit", "") if isinstance(info.json_schema_extra, dict) else ""
+    if ge is not None and le is not None:
+        return f"allowed range {ge:,} to {le:,}" + (f" ({unit})" if unit else "")
+    return ""
+
+
+def format_errors(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
+    """One message per problem, naming the field and its allowed range."""
+    model = model or Scenario
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = ".".join(str(p) for p in loc) or "scenario"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] in ("greater_than_equal", "less_than_equal", "finite_number", "int_parsing",
+                           "float_parsing", "int_from_float", "int_type", "float_type"):
+            rng = _field_range(model, loc)
+            got = err.get("input")
+            msg = f"{msg} (got {got!r})" + (f"; {rng}" if rng else "")
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append(f"{path}: {msg}")
+    return out
+
+
+def validate_scenario(data: dict[str, Any] | Scenario) -> Scenario:
+    """Build a :class:`Scenario`, raising :class:`ScenarioError` with every problem at once."""
+    if isinstance(data, Scenario):
+        return data
+    if not isinstance(data, dict):
+        raise ScenarioError([f"scenario: expected a JSON object, got {type(data).__name__}"])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_errors(exc)) from None
+
+
+def example_scenario() -> Scenario:
+    """The default scenario, with every field filled in."""
+    return Scenario()
+
+
+def scenario_schema() -> dict[str, Any]:
+    return Scenario.model_json_schema()
+
+
+def track_sequence(choice: TrackChoice, scenario: Scenario) -> list[str]:
+    """The catalog track code in force in each agreement year for ``choice`` (glide path aware).
+
+    BASIC glide path (42 CFR 425.600(a)(4)): one level a year from the start level to E;
+    'stay at A' keeps Level A for a 2024+ agreement.
+    """
+    n = scenario.aco.agreement_years
+    if choice.track != GLIDE:
+        return [choice.track] * n
+    if choice.stay_at_a:
+        return ["BASIC_A"] * n
+    first = BASIC_LEVELS.index(choice.glide_start)
+    return [f"BASIC_{BASIC_LEVELS[min(first + k, 4)]}" for k in range(n)]
+
+
+def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
+    """Plain-language reasons a choice would not be open to this ACO under the rules (warnings)."""
+    aco = scenario.aco
+    notes = []
+    codes = set(track_sequence(choice, scenario))
+    one_sided = {"BASIC_A", "BASIC_B", "TRACK_1"}
+    if aco.experienced_with_risk and codes & one_sided:
+        notes.append("Experienced ACOs may not use one-sided BASIC levels A/B (42 CFR 425.600(d)).")
+    if aco.experienced_with_risk and not aco.low_revenue and codes & {"BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E"}:
+        notes.append("High-revenue experienced ACOs may enter only ENHANCED (42 CFR 425.600(d)).")
+    if choice.stay_at_a and (aco.agreement_start_year < 2024 or aco.experienced_with_risk or not aco.first_agreement):
+        notes.append("Staying at Level A needs a first, 2024+ BASIC agreement of an inexperienced ACO (42 CFR 425.600(a)(4)(i)(C)).")
+    catalog = load_catalog()
+    for code in sorted(codes):
+        info = catalog.tracks[code]
+        outside = [y for y in scenario.years if y not in info.years]
+        if outside:
+            notes.append(
+                f"{info.label} ran {info.first_year}-{info.last_year}; for {outside[0]}-{outside[-1]} "
+                "the nearest year's rules are applied (a what-if)."
+            )
+    if aco.beneficiaries < 5_000 and any(c.startswith(("BASIC", "ENHANCED", "TRACK")) for c in codes):
+        notes.append("MSSP requires at least 5,000 assigned beneficiaries (42 CFR 425.110).")
+    return notes
