@@ -32,7 +32,11 @@ class Settlement:
     """Arrays (all the broadcast shape of the inputs) describing each ACO's settlement.
 
     Money is in dollars, totals over the ACO; rates are fractions. ``earned`` is shared
-    savings paid minus shared losses owed (negative when the ACO owes CMS).
+    savings paid minus shared losses owed (negative when the ACO owes CMS). ``share_rate`` is
+    the rate applied to savings actually paid (0 when none are); ``quality_share_rate`` is the
+    final sharing rate quality earns whether or not savings are paid (maximum rate x quality
+    factor, 0 when the quality standard is missed; before the low-revenue halving) - the rate
+    CMS publishes as FinalShareRate.
     """
 
     benchmark_total: np.ndarray
@@ -45,6 +49,7 @@ class Settlement:
     met_mlr: np.ndarray
     low_revenue_exception: np.ndarray
     share_rate: np.ndarray
+    quality_share_rate: np.ndarray
     savings_before_cap: np.ndarray
     sequestration: np.ndarray
     savings_cap: np.ndarray
@@ -71,7 +76,7 @@ _FIELDS = (
     "benchmark_total", "expenditure_total", "gross", "savings_rate", "msr", "mlr", "met_msr",
     "met_mlr", "low_revenue_exception", "share_rate", "savings_before_cap", "sequestration",
     "savings_cap", "shared_savings", "loss_rate", "loss_base", "losses_before_limit",
-    "loss_limit", "euc_reduction", "shared_losses", "acpt_protection",
+    "loss_limit", "euc_reduction", "shared_losses", "acpt_protection", "quality_share_rate",
 )
 _BOOL_FIELDS = {"met_msr", "met_mlr", "low_revenue_exception", "acpt_protection"}
 _QUALITY = {"none": 0, "score_multiplier": 1, "qps_gate": 2, "qps_alt_sliding": 3}
@@ -155,7 +160,7 @@ def _corridor(corr, rate):
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in, mlr_in,
          rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in):
-    """Settle row ``i``; returns the 21 values of ``_FIELDS`` in order (booleans as 0/1)."""
+    """Settle row ``i``; returns the 22 values of ``_FIELDS`` in order (booleans as 0/1)."""
     top = p[0]
     qmode = int(p[1])
     msr_mode = int(p[2])
@@ -218,6 +223,7 @@ def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, m
     else:
         share = top
         q_loss = q
+    quality_share = share  # the rate quality earns, before the MSR test (CMS's FinalShareRate)
     # 4. savings
     met_msr = gross > 0 and rate >= msr - 1e-12
     exception = False
@@ -292,19 +298,59 @@ def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, m
     return (bench_total, exp_total, gross, rate, msr, mlr, 1.0 if met_msr else 0.0,
             1.0 if met_mlr else 0.0, 1.0 if exception else 0.0, share if paid else 0.0,
             before_cap, seq_amt, cap_amt, shared_savings, lrate, loss_base, before_limit, limit,
-            euc, shared_losses, 1.0 if acpt else 0.0)
+            euc, shared_losses, 1.0 if acpt else 0.0, quality_share)
+
+
+_BLOCK = 2048  # rows per task in the batched kernel
+
+
+@njit(cache=True, inline="always")
+def _input(x, xs, idx, j, k):
+    """Input ``k`` of job ``j``: a full row of ``x`` (idx >= 0) or a one-value row of ``xs``."""
+    r = idx[j, k]
+    return x[r] if r >= 0 else xs[-r - 1]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _kernel_money(m, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
-                  mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in,
-                  savings_out, losses_out):
-    """Fast path: only shared savings and shared losses are written."""
-    for i in prange(m):
-        r = _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
-                 mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in)
-        savings_out[i] = r[13]
-        losses_out[i] = r[19]
+def _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings_out, losses_out):
+    """Settle J jobs (a track's rules with its inputs) over ``m`` rows in one parallel region.
+
+    Each job j reads its 18 inputs from rows of ``x`` (length m) or ``xs`` (length 1), as
+    ``idx[j]`` says; only shared savings and shared losses are written.
+    """
+    n_jobs = P.shape[0]
+    n_blocks = (m + _BLOCK - 1) // _BLOCK
+    for task in prange(n_jobs * n_blocks):
+        j = task // n_blocks
+        i0 = (task - j * n_blocks) * _BLOCK
+        i1 = min(m, i0 + _BLOCK)
+        p = P[j]
+        limits = LIM[j, :NLIM[j]]
+        scale = SCALE[j, :NSCALE[j]]
+        corr = CORR[j, :NCORR[j]]
+        a0 = _input(x, xs, idx, j, 0)
+        a1 = _input(x, xs, idx, j, 1)
+        a2 = _input(x, xs, idx, j, 2)
+        a3 = _input(x, xs, idx, j, 3)
+        a4 = _input(x, xs, idx, j, 4)
+        a5 = _input(x, xs, idx, j, 5)
+        a6 = _input(x, xs, idx, j, 6)
+        a7 = _input(x, xs, idx, j, 7)
+        a8 = _input(x, xs, idx, j, 8)
+        a9 = _input(x, xs, idx, j, 9)
+        a10 = _input(x, xs, idx, j, 10)
+        a11 = _input(x, xs, idx, j, 11)
+        a12 = _input(x, xs, idx, j, 12)
+        a13 = _input(x, xs, idx, j, 13)
+        a14 = _input(x, xs, idx, j, 14)
+        a15 = _input(x, xs, idx, j, 15)
+        a16 = _input(x, xs, idx, j, 16)
+        a17 = _input(x, xs, idx, j, 17)
+        for i in range(i0, i1):
+            r = _row(i, p, limits, scale, corr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,
+                     a11, a12, a13, a14, a15, a16, a17)
+            savings_out[j, i] = r[13]
+            losses_out[j, i] = r[19]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -315,7 +361,7 @@ def _kernel_detail(m, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in
     for i in prange(m):
         r = _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
                  mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in)
-        for k in range(21):
+        for k in range(22):
             out[k, i] = r[k]
 
 
@@ -370,43 +416,122 @@ def settle(
       detail: False returns only shared savings, shared losses and earned (the other
         fields are None) - the Monte Carlo's fast path.
     """
-    args = [
-        benchmark, expenditure, beneficiaries, beneficiaries if person_years is None else person_years,
-        quality_score, qps_met, alt_qps_met, first_year_reporting,
-        _NAN if msr is None else msr,
-        (_NAN if msr is None else msr) if mlr is None else mlr,
-        _NAN if participant_revenue is None else participant_revenue,
-        low_revenue,
-        _NAN if agreement_start_year is None else agreement_start_year,
-        agreement_year, euc_share,
-        _NAN if benchmark_two_way is None else benchmark_two_way,
-        _NAN if savings_cap is None else savings_cap,
-        _NAN if benchmark_discount is None else benchmark_discount,
-    ]
-    arrays = [np.asarray(a, dtype=np.float64) for a in args]
+    given = {
+        "benchmark": benchmark, "expenditure": expenditure, "beneficiaries": beneficiaries,
+        "person_years": person_years, "quality_score": quality_score, "qps_met": qps_met,
+        "alt_qps_met": alt_qps_met, "first_year_reporting": first_year_reporting, "msr": msr,
+        "mlr": mlr, "participant_revenue": participant_revenue, "low_revenue": low_revenue,
+        "agreement_start_year": agreement_start_year, "agreement_year": agreement_year,
+        "euc_share": euc_share, "benchmark_two_way": benchmark_two_way,
+        "savings_cap": savings_cap, "benchmark_discount": benchmark_discount,
+    }
+    arrays = [np.asarray(a, dtype=np.float64) for a in _inputs_in_order(given)]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     size = math.prod(shape)
-    flat = [
-        a.reshape(1) if a.size == 1
-        else np.ascontiguousarray(a).reshape(-1) if a.shape == shape
-        else np.broadcast_to(a, shape).reshape(-1)
-        for a in arrays
-    ]
-    scalars, limits, scale, corr = _rule_arrays(rules)
     values: dict[str, Any] = dict.fromkeys(_FIELDS)
     if detail:
+        flat = [
+            a.reshape(1) if a.size == 1
+            else np.ascontiguousarray(a).reshape(-1) if a.shape == shape
+            else np.broadcast_to(a, shape).reshape(-1)
+            for a in arrays
+        ]
+        scalars, limits, scale, corr = _rule_arrays(rules)
         out = np.empty((len(_FIELDS), size))
         _kernel_detail(size, scalars, limits, scale, corr, *flat, out)
         for k, name in enumerate(_FIELDS):
             v = out[k].reshape(shape)
             values[name] = v.astype(bool) if name in _BOOL_FIELDS else v
     else:
-        savings = np.empty(size)
-        losses = np.empty(size)
-        _kernel_money(size, scalars, limits, scale, corr, *flat, savings, losses)
-        values["shared_savings"] = savings.reshape(shape)
-        values["shared_losses"] = losses.reshape(shape)
+        full = [np.broadcast_to(a, shape).reshape(-1) for a in arrays if a.size > 1]
+        x = np.stack(full) if full else np.empty((0, size))
+        job: dict[str, Any] = {}
+        r = 0
+        for name, a in zip(INPUTS, arrays, strict=True):
+            if a.size > 1:
+                job[name] = Row(r)
+                r += 1
+            else:
+                job[name] = float(a.reshape(-1)[0])
+        savings, losses = settle_batch([(rules, job)], x)
+        values["shared_savings"] = savings[0].reshape(shape)
+        values["shared_losses"] = losses[0].reshape(shape)
     return Settlement(**values, earned=values["shared_savings"] - values["shared_losses"])
+
+
+#: The inputs of a settlement, in the order the kernel reads them.
+INPUTS = (
+    "benchmark", "expenditure", "beneficiaries", "person_years", "quality_score", "qps_met",
+    "alt_qps_met", "first_year_reporting", "msr", "mlr", "participant_revenue", "low_revenue",
+    "agreement_start_year", "agreement_year", "euc_share", "benchmark_two_way", "savings_cap",
+    "benchmark_discount",
+)
+
+
+def _inputs_in_order(given: dict[str, Any]) -> list[Any]:
+    """Inputs in kernel order, with defaults (NaN means 'not given' to the kernel)."""
+    msr = _NAN if given.get("msr") is None else given["msr"]
+    out = []
+    for name in INPUTS:
+        v = given.get(name)
+        if v is None:
+            v = {
+                "person_years": given["beneficiaries"], "quality_score": 1.0, "qps_met": True,
+                "alt_qps_met": False, "first_year_reporting": False, "mlr": msr, "msr": msr,
+                "low_revenue": False, "agreement_year": 1, "euc_share": 0.0,
+            }.get(name, _NAN)
+        out.append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class Row:
+    """Marks a :func:`settle_batch` input as row ``index`` of the shared input matrix."""
+
+    index: int
+
+
+def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray):
+    """Settle many (rules, inputs) jobs over the same rows in one compiled parallel call.
+
+    ``x`` is a ``(rows, m)`` float matrix; each job maps input names (see :data:`INPUTS`)
+    to a :class:`Row` of ``x`` or to a scalar (missing names take :func:`settle`'s
+    defaults). Returns ``(shared_savings, shared_losses)``, each ``(jobs, m)``. This is the
+    Monte Carlo's fast path: the same kernel as :func:`settle`, without Python per job.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    m = x.shape[1]
+    n_jobs = len(jobs)
+    parts = [_rule_arrays(rules) for rules, _ in jobs]
+    P = np.stack([p[0] for p in parts])
+    LIM, NLIM = _pad([p[1] for p in parts], (1,))
+    SCALE, NSCALE = _pad([p[2] for p in parts], (1, 4))
+    CORR, NCORR = _pad([p[3] for p in parts], (1, 2))
+    idx = np.empty((n_jobs, len(INPUTS)), dtype=np.int64)
+    scalars: list[float] = []
+    for j, (_rules, given) in enumerate(jobs):
+        for k, v in enumerate(_inputs_in_order(given)):
+            if isinstance(v, Row):
+                idx[j, k] = v.index
+            else:
+                scalars.append(float(v))
+                idx[j, k] = -len(scalars)
+    xs = np.array(scalars, dtype=np.float64).reshape(-1, 1)
+    savings = np.empty((n_jobs, m))
+    losses = np.empty((n_jobs, m))
+    _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings, losses)
+    return savings, losses
+
+
+def _pad(arrays: list[np.ndarray], tail: tuple[int, ...]):
+    """Stack ragged arrays into one zero-padded array plus their lengths."""
+    longest = max(1, *(len(a) for a in arrays))
+    out = np.zeros((len(arrays), longest, *tail[1:]) if len(tail) > 1 else (len(arrays), longest))
+    lengths = np.zeros(len(arrays), dtype=np.int64)
+    for j, a in enumerate(arrays):
+        out[j, : len(a)] = a
+        lengths[j] = len(a)
+    return out, lengths
 
 
 # --------------------------------------------------------------------------- explanation
