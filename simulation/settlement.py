@@ -159,8 +159,12 @@ def _corridor(corr, rate):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in, mlr_in,
-         rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in):
-    """Settle row ``i``; returns the 22 values of ``_FIELDS`` in order (booleans as 0/1)."""
+         rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in, size_msr):
+    """Settle row ``i``; returns the 22 values of ``_FIELDS`` in order (booleans as 0/1).
+
+    ``size_msr`` is the size-based MSR when the caller already knows it (every row has the
+    same beneficiary count), else NaN and it is looked up here.
+    """
     top = p[0]
     qmode = int(p[1])
     msr_mode = int(p[2])
@@ -198,14 +202,14 @@ def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, m
         mlr = 0.0
     else:
         if msr_mode == 1:
-            msr = _size_msr(scale, n)
+            msr = size_msr if size_msr == size_msr else _size_msr(scale, n)
             mlr = msr
         else:
             msr = _at(msr_in, i)
             mlr = _at(mlr_in, i)
             small = n < min_benes  # 425.110(b)(3)(iii): fixed election reverts below 5,000
             if msr != msr or mlr != mlr or small:
-                size_based = _size_msr(scale, n)
+                size_based = size_msr if size_msr == size_msr else _size_msr(scale, n)
                 if msr != msr or small:
                     msr = size_based
                 if mlr != mlr or small:
@@ -346,9 +350,12 @@ def _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, saving
         a15 = _input(x, xs, idx, j, 15)
         a16 = _input(x, xs, idx, j, 16)
         a17 = _input(x, xs, idx, j, 17)
+        size_msr = np.nan
+        if a2.shape[0] == 1 and scale.shape[0] > 0:
+            size_msr = _size_msr(scale, a2[0])  # one beneficiary count: look the MSR up once
         for i in range(i0, i1):
             r = _row(i, p, limits, scale, corr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,
-                     a11, a12, a13, a14, a15, a16, a17)
+                     a11, a12, a13, a14, a15, a16, a17, size_msr)
             savings_out[j, i] = r[13]
             losses_out[j, i] = r[19]
 
@@ -360,7 +367,8 @@ def _kernel_detail(m, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in
     """Every intermediate of the settlement, one row of ``out`` per field of ``_FIELDS``."""
     for i in prange(m):
         r = _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
-                 mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in)
+                 mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in,
+                 np.nan)
         for k in range(22):
             out[k, i] = r[k]
 

@@ -1,0 +1,56 @@
+"""``acosim simulate``: run a scenario and print the per-track summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .cli import UserError, command
+from .scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
+from .scenario_io import read_scenario_file
+
+_COLUMNS = ["track", "expected_net", "mcse", "p_any_payment", "p_owe_cms", "p_net_loss",
+            "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss"]
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scenario", metavar="FILE", help="scenario JSON (default: the example scenario)")
+    p.add_argument("--trials", type=int, help=f"simulated futures (100 to {MAX_TRIALS:,})")
+    p.add_argument("--seed", type=int, help="random seed (0 to 2**63-1)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+
+@command("simulate", "simulate a scenario and print each track's expected net and risk")(_args)
+def _run(args: argparse.Namespace) -> int:
+    from . import montecarlo
+
+    try:
+        scenario = read_scenario_file(args.scenario) if args.scenario else Scenario()
+        updates = {}
+        if args.trials is not None:
+            updates["trials"] = args.trials
+        if args.seed is not None:
+            updates["seed"] = args.seed
+        if updates:
+            scenario = validate_scenario({**scenario.model_dump(), **updates})
+    except ScenarioError as exc:
+        raise UserError("; ".join(exc.problems)) from None
+    result = montecarlo.simulate(scenario)
+    table = montecarlo.summary(result)[_COLUMNS]
+    meta = {"scenario": scenario.name, "trials": result.trials, "seed": result.seed,
+            "years": result.years, "seconds": round(result.seconds, 3)}
+    if args.format == "json":
+        print(json.dumps({**meta, "tracks": json.loads(table.to_json(orient="records"))}, indent=1))
+    elif args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+    else:
+        print(f"{scenario.name}: {result.trials:,} trials, seed {result.seed}, "
+              f"years {result.years[0]}-{result.years[-1]}, {result.seconds:.2f} s")
+        shown = table.copy()
+        for col in ("expected_net", "mcse", "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss"):
+            shown[col] = shown[col].map(lambda v: "no limit" if v is None or v != v else f"{v / 1e6:,.2f}M")
+        for col in ("p_any_payment", "p_owe_cms", "p_net_loss"):
+            shown[col] = shown[col].map(lambda v: f"{v:.1%}")
+        print(shown.to_string(index=False))
+    return 0
