@@ -1,0 +1,204 @@
+"""Monte Carlo engine: closed-form checks, hand settlement of one trial, reproducibility,
+common random numbers, validation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulation import montecarlo
+from simulation.cli import main
+from simulation.scenario import (
+    MAX_TRIALS,
+    Scenario,
+    ScenarioError,
+    TrackChoice,
+    track_sequence,
+    validate_scenario,
+)
+from simulation.settlement import settle
+
+
+def _closed_form_scenario(track: str, msr: str = "size", trials: int = 40_000, **perf) -> Scenario:
+    """One year, no trend, no prospective error, a known true effect: the measured savings
+    rate is exactly Normal(theta, sd x (1 - theta))."""
+    return validate_scenario({
+        "aco": {"beneficiaries": 20_000, "benchmark_pc": 12_000, "participant_revenue": 200e6,
+                "revenue_category": "high", "agreement_start_year": 2026, "agreement_years": 1,
+                "first_agreement": False},
+        "performance": {"savings_effect": 0.02, "savings_effect_sd": 0.0, "ramp_years": 0,
+                        "qps_probability": 1.0, "quality_mean": 0.8, "quality_sd": 0.0, **perf},
+        "costs": {"annual_operating_cost": 0, "startup_investment": 0, "revenue_loss_share": 0},
+        "market": {"trend_mean": 0.0, "trend_sd": 0.0, "prospective_gap_mean": 0.0,
+                   "prospective_gap_sd": 0.0},
+        "noise": {"per_beneficiary_cv": 2.0, "systemic_sd": 0.01},
+        "tracks": [{"track": track, "msr": msr}],
+        "trials": trials,
+        "seed": 7,
+    })
+
+
+def _within_3_mcse(sample: np.ndarray, expected: float) -> None:
+    se = sample.std(ddof=1) / math.sqrt(sample.size)
+    assert abs(sample.mean() - expected) <= 3 * se, (sample.mean(), expected, se)
+
+
+def test_closed_form_one_sided_basic_a():
+    s = _closed_form_scenario("BASIC_A")
+    r = montecarlo.simulate(s)
+    theta, bn = 0.02, 12_000 * 20_000
+    sd = math.sqrt(2.0**2 / 20_000 + 0.01**2) * (1 - theta)
+    msr = montecarlo.plan(s.tracks[0], s)[0].rules.msr_for_size(20_000).item()  # 2.5%
+    z = (msr - theta) / sd
+    # E[savings] = 40% x 0.98 x B N x E[r 1{r >= msr}], E[r 1{r>=m}] = theta (1 - Phi(z)) + sd phi(z)
+    expected = 0.40 * 0.98 * bn * (theta * stats.norm.sf(z) + sd * stats.norm.pdf(z))
+    savings = r.shared_savings[:, 0, 0]
+    _within_3_mcse(savings, expected)
+    paid = (savings > 0).astype(float)
+    _within_3_mcse(paid, stats.norm.sf(z))
+    assert r.shared_losses.max() == 0
+
+
+def test_closed_form_two_sided_enhanced():
+    s = _closed_form_scenario("ENHANCED", msr="2.0", savings_effect=0.0)
+    r = montecarlo.simulate(s)
+    theta, bn, m = 0.0, 12_000 * 20_000, 0.02
+    sd = math.sqrt(2.0**2 / 20_000 + 0.01**2)
+    loss_rate = 1 - 0.75 * 0.8  # quality 0.8 -> 40%
+    z_s = (m - theta) / sd
+    exp_savings = 0.75 * 0.98 * bn * (theta * stats.norm.sf(z_s) + sd * stats.norm.pdf(z_s))
+    z_l = (-m - theta) / sd  # owes when r <= -m
+    exp_losses = loss_rate * bn * (-theta * stats.norm.cdf(z_l) + sd * stats.norm.pdf(z_l))
+    _within_3_mcse(r.shared_savings[:, 0, 0], exp_savings)
+    _within_3_mcse(r.shared_losses[:, 0, 0], exp_losses)
+    _within_3_mcse((r.shared_losses[:, 0, 0] > 0).astype(float), stats.norm.cdf(z_l))
+
+
+def test_hand_settlement_of_one_trial_matches_the_simulation():
+    s = Scenario(trials=300, seed=11)
+    r = montecarlo.simulate(s)
+    for key in r.keys:
+        for t in range(len(r.years)):
+            trial = (7 * t + 3) % r.trials
+            rules, args = r.settlement_inputs(key, trial, t)
+            by_hand = settle(rules, **args).row()["earned"]
+            assert by_hand == pytest.approx(r.earned[trial, t, r.index(key)], rel=1e-12, abs=1e-6)
+
+
+def test_same_seed_identical_different_seed_different():
+    s = Scenario(trials=2_000)
+    a = montecarlo.simulate(s)
+    b = montecarlo.simulate(s)
+    c = montecarlo.simulate(s, seed=s.seed + 1)
+    assert np.array_equal(a.earned, b.earned) and np.array_equal(a.costs, b.costs)
+    assert not np.array_equal(a.earned, c.earned)
+    assert montecarlo.summary(a).attrs["seed"] == s.seed
+
+
+def test_common_random_numbers_do_not_depend_on_the_track_list():
+    s = Scenario(trials=2_000)
+    few = s.model_copy(update={"tracks": [TrackChoice(track="ENHANCED"), TrackChoice(track="BASIC_E")]})
+    full = montecarlo.simulate(s)
+    part = montecarlo.simulate(few)
+    for key in ("ENHANCED", "BASIC E"):
+        assert np.array_equal(full.earned[:, :, full.index(key)], part.earned[:, :, part.index(key)])
+
+
+def test_chunked_runs_are_deterministic_and_shaped_trial_first():
+    s = Scenario(trials=montecarlo.CHUNK + 1_234)
+    r = montecarlo.simulate(s, trials=montecarlo.CHUNK + 1_234)
+    assert r.earned.shape == (montecarlo.CHUNK + 1_234, 5, len(s.tracks))
+    assert r.net_total.shape == (montecarlo.CHUNK + 1_234, len(s.tracks))
+    again = montecarlo.simulate(s)
+    assert np.array_equal(r.net_total, again.net_total)
+
+
+def test_summary_columns_and_relations():
+    r = montecarlo.simulate(Scenario(trials=5_000))
+    df = montecarlo.summary(r)
+    assert list(df["track"]) == r.keys
+    for _, row in df.iterrows():
+        assert row["p5"] <= row["p25"] <= row["p50"] <= row["p75"] <= row["p95"]
+        assert row["es5"] <= row["p5"]
+        assert 0 <= row["p_owe_cms"] <= 1 and row["mcse"] > 0
+    one_sided = df[df["code"].isin(["BASIC_A", "BASIC_B", "TRACK_1"])]
+    assert (one_sided["p_owe_cms"] == 0).all() and (one_sided["largest_allowed_loss"] == 0).all()
+    reach = df[df["code"].str.startswith("REACH")]
+    assert reach["largest_allowed_loss"].isna().all()
+
+
+def test_glide_path_levels():
+    s = Scenario()
+    assert track_sequence(TrackChoice(track="BASIC_GLIDE"), s) == ["BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E"]
+    assert track_sequence(TrackChoice(track="BASIC_GLIDE", glide_start="C"), s) == ["BASIC_C", "BASIC_D", "BASIC_E", "BASIC_E", "BASIC_E"]
+    assert track_sequence(TrackChoice(track="BASIC_GLIDE", stay_at_a=True), s) == ["BASIC_A"] * 5
+
+
+def test_more_savings_raises_expected_net_and_break_even_is_a_root():
+    s = Scenario(trials=3_000, tracks=[TrackChoice(track="BASIC_E"), TrackChoice(track="ENHANCED")])
+    low = montecarlo.summary(montecarlo.simulate(s.model_copy(update={"performance": s.performance.model_copy(update={"savings_effect": 0.0})})))
+    high = montecarlo.summary(montecarlo.simulate(s.model_copy(update={"performance": s.performance.model_copy(update={"savings_effect": 0.04})})))
+    assert (high["expected_net"].to_numpy() > low["expected_net"].to_numpy()).all()
+    be = montecarlo.break_even(s, trials=3_000).set_index("track")["break_even_effect"]
+    for key, effect in be.items():
+        at = s.model_copy(update={"performance": s.performance.model_copy(update={"savings_effect": effect})})
+        net = montecarlo.summary(montecarlo.simulate(at, trials=3_000)).set_index("track")["expected_net"][key]
+        assert abs(net) < 5e4, (key, effect, net)
+
+
+def test_tornado_and_grid_reuse_the_draws():
+    s = Scenario(trials=1_000, tracks=[TrackChoice(track="ENHANCED")])
+    tor = montecarlo.tornado(s, trials=1_000)
+    row = tor[tor["input"] == "performance.savings_effect"].iloc[0]
+    assert row["net_low"] < row["base_net"] < row["net_high"]
+    g = montecarlo.grid(s, "performance.savings_effect", [0.0, 0.03], "performance.quality_mean", [0.6, 0.9], trials=1_000)
+    assert len(g) == 4 and g.attrs["x"] == "performance.savings_effect"
+
+
+# ------------------------------------------------------------------ validation
+
+
+def test_bad_scenarios_list_every_problem_at_once():
+    bad = {
+        "aco": {"beneficiaries": -5, "benchmark_pc": float("nan")},
+        "tracks": [{"track": "BASIC_E", "overrides": {"max_share_rate": 1.4}}],
+        "trials": MAX_TRIALS + 1,
+    }
+    with pytest.raises(ScenarioError) as err:
+        validate_scenario(bad)
+    problems = err.value.problems
+    assert len(problems) == 4
+    text = "\n".join(problems)
+    assert "aco.beneficiaries" in text and "1,000 to 1,000,000" in text
+    assert "aco.benchmark_pc" in text and "finite" in text
+    assert "max_share_rate must be between 0 and 1 (got 1.4)" in text
+    assert "trials" in text and "100 to 2,000,000" in text
+
+
+def test_cli_simulate_and_scenario(tmp_path, capsys):
+    assert main(["scenario", "--example"]) == 0
+    example = json.loads(capsys.readouterr().out)
+    assert example["schema_version"] == 1 and len(example["tracks"]) >= 12
+    assert main(["scenario", "--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["properties"]["trials"]["maximum"] == MAX_TRIALS
+    path = tmp_path / "s.json"
+    example["trials"] = 500
+    path.write_text(json.dumps(example))
+    assert main(["simulate", "--scenario", str(path), "--format", "json", "--seed", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["seed"] == 3 and out["trials"] == 500 and len(out["tracks"]) == len(example["tracks"])
+    example["aco"]["beneficiaries"] = -1
+    example["trials"] = 10**9
+    path.write_text(json.dumps(example))
+    assert main(["simulate", "--scenario", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "aco.beneficiaries" in err and "trials" in err
+    path.write_text("{not json")
+    assert main(["simulate", "--scenario", str(path)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+    assert main(["simulate", "--trials", "10"]) == 2
