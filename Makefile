@@ -30,6 +30,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_settlement.py
+	$(BIN)/python benchmarks/bench_settlement.py --money-only
+	$(BIN)/python benchmarks/bench_engine.py
+
+calibration: $(STAMP)
+	$(BIN)/acosim calibrate --data ../shared/data
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
