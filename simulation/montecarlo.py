@@ -285,7 +285,8 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     keys = [c.key for c in s.tracks]
     earned = np.empty((len(s.tracks), years, n))
     costs = np.empty((years, n))
-    parts: list[Draws] = []
+    draws = Draws(np.empty(n), *(np.empty((years, n)) for _ in range(5)),
+                  np.empty((years, n), dtype=bool), np.empty((years, n), dtype=bool))
     rng_seconds = 0.0
     n_ben = s.aco.beneficiaries
     for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
@@ -295,7 +296,9 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
         z = _standard_draws(ss, hi - lo, years)
         rng_seconds += time.perf_counter() - t0
         d = _build_draws(s, z)
-        parts.append(d)
+        del z
+        for f in dataclasses.fields(Draws):
+            getattr(draws, f.name)[..., lo:hi] = getattr(d, f.name)
         costs[:, lo:hi] = (s.costs.annual_operating_cost
                            + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
         costs[0, lo:hi] += s.costs.startup_investment
@@ -313,12 +316,10 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
             for choice, yplans in zip(s.tracks, plans, strict=True)
             for t, yp in enumerate(yplans)
         ]
-        savings, losses = settle_batch(jobs, np.stack(matrix))
-        earned[:, :, lo:hi] = (savings - losses).reshape(len(s.tracks), years, hi - lo)
-    draws = parts[0] if len(parts) == 1 else Draws(*[
-        np.concatenate([getattr(p, f.name) for p in parts], axis=-1)
-        for f in dataclasses.fields(Draws)
-    ])
+        out = np.empty((len(jobs), hi - lo))
+        settle_batch(jobs, np.stack(matrix), earned_out=out)
+        earned[:, :, lo:hi] = out.reshape(len(s.tracks), years, hi - lo)
+        del matrix, out, d
     notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(
         scenario=s, seed=s.seed, keys=keys, choices=list(s.tracks), plans=plans,
@@ -513,3 +514,65 @@ def break_even(scenario: Scenario, *, trials: int | None = None, lo: float = -0.
             value = optimize.brentq(lambda e, key=key: expected(e)[key], lo, hi, xtol=1e-4)
         rows.append({"track": key, "break_even_effect": value})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- crossings
+
+
+def only_tracks(scenario: Scenario, keys: list[str]) -> Scenario:
+    """``scenario`` settling only the track choices named ``keys`` (the draws are unchanged:
+    they depend on the seed and the assumptions, never on which tracks are settled)."""
+    by_key = {c.key: c for c in scenario.tracks}
+    missing = [k for k in keys if k not in by_key]
+    if missing:
+        raise KeyError(f"no track {', '.join(missing)} in the scenario; it has {', '.join(by_key)}")
+    return scenario.model_copy(update={"tracks": [by_key[k] for k in dict.fromkeys(keys)]})
+
+
+def crossings(scenario: Scenario, pairs, *, path: str = "performance.savings_effect",
+              lo: float = -0.05, hi: float = 0.15, points: int = 11,
+              trials: int | None = None, xtol: float = 1e-4) -> pd.DataFrame:
+    """The value of input ``path`` at which a track's expected agreement net equals another's.
+
+    ``pairs`` holds ``(track, other)`` track keys; ``other=None`` means zero (break-even).
+    Every evaluation uses the same draws (the scenario's seed), so the difference is a
+    deterministic function of the input: it is scanned on ``points`` values in ``[lo, hi]``
+    and the first sign change is refined with scipy's Brent method, settling only the two
+    tracks involved. Columns: ``track``, ``versus``, ``value`` (NaN when there is no
+    crossing in range), ``status`` ('found', 'ahead throughout' or 'behind throughout':
+    the track's net is above / below the other's over the whole range).
+    """
+    pairs = [(a, b) for a, b in pairs]
+    trials = trials or min(scenario.trials, 5_000)
+    needed = [k for pair in pairs for k in pair if k is not None]
+    base = only_tracks(scenario, needed)
+    xs = np.linspace(lo, hi, points)
+
+    def nets(s: Scenario, x: float) -> dict[str, float]:
+        res = simulate(_with(s, path, float(x)), trials=trials)
+        return dict(zip(res.keys, res.net_total.mean(axis=0), strict=True))
+
+    scan = [nets(base, x) for x in xs]
+    rows = []
+    for a, b in pairs:
+        diff = np.array([m[a] - (m[b] if b is not None else 0.0) for m in scan])
+        sign = np.sign(diff)
+        change = np.nonzero(sign[:-1] * sign[1:] <= 0)[0]
+        if diff[0] == 0:
+            value, status = float(xs[0]), "found"
+        elif change.size:
+            i = int(change[0])
+            pair_s = only_tracks(scenario, [a] if b is None else [a, b])
+
+            def f(x: float, a=a, b=b, pair_s=pair_s) -> float:
+                m = nets(pair_s, x)
+                return m[a] - (m[b] if b is not None else 0.0)
+
+            value = float(optimize.brentq(f, xs[i], xs[i + 1], xtol=xtol))
+            status = "found"
+        else:
+            value, status = math.nan, "ahead throughout" if diff[0] > 0 else "behind throughout"
+        rows.append({"track": a, "versus": b, "value": value, "status": status})
+    df = pd.DataFrame(rows)
+    df.attrs.update(path=path, lo=lo, hi=hi, trials=trials, seed=scenario.seed)
+    return df

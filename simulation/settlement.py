@@ -316,11 +316,13 @@ def _input(x, xs, idx, j, k):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings_out, losses_out):
+def _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings_out, losses_out,
+                 net_only):
     """Settle J jobs (a track's rules with its inputs) over ``m`` rows in one parallel region.
 
     Each job j reads its 18 inputs from rows of ``x`` (length m) or ``xs`` (length 1), as
-    ``idx[j]`` says; only shared savings and shared losses are written.
+    ``idx[j]`` says; only shared savings and shared losses are written - or, with
+    ``net_only``, savings minus losses into ``savings_out`` (``losses_out`` is unused).
     """
     n_jobs = P.shape[0]
     n_blocks = (m + _BLOCK - 1) // _BLOCK
@@ -356,8 +358,11 @@ def _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, saving
         for i in range(i0, i1):
             r = _row(i, p, limits, scale, corr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,
                      a11, a12, a13, a14, a15, a16, a17, size_msr)
-            savings_out[j, i] = r[13]
-            losses_out[j, i] = r[19]
+            if net_only:
+                savings_out[j, i] = r[13] - r[19]
+            else:
+                savings_out[j, i] = r[13]
+                losses_out[j, i] = r[19]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -499,16 +504,33 @@ class Row:
     index: int
 
 
-def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray):
+def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *,
+                 earned_out: np.ndarray | None = None):
     """Settle many (rules, inputs) jobs over the same rows in one compiled parallel call.
 
     ``x`` is a ``(rows, m)`` float matrix; each job maps input names (see :data:`INPUTS`)
     to a :class:`Row` of ``x`` or to a scalar (missing names take :func:`settle`'s
-    defaults). Returns ``(shared_savings, shared_losses)``, each ``(jobs, m)``. This is the
-    Monte Carlo's fast path: the same kernel as :func:`settle`, without Python per job.
+    defaults). Returns ``(shared_savings, shared_losses)``, each ``(jobs, m)``; or, when
+    ``earned_out`` (a ``(jobs, m)`` array, e.g. a view into the caller's results) is given,
+    fills it with savings minus losses and returns it. This is the Monte Carlo's fast path:
+    the same kernel as :func:`settle`, without Python per job.
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     m = x.shape[1]
+    # Identical jobs (e.g. BASIC A and B, whose rules are the same, or a glide-path year and
+    # the level it is at) are settled once and shared.
+    keys = [_job_key(rules, given) for rules, given in jobs]
+    first: dict[tuple, int] = {}
+    which = np.array([first.setdefault(k, len(first)) for k in keys])
+    if len(first) < len(jobs):
+        unique = [jobs[int(np.flatnonzero(which == u)[0])] for u in range(len(first))]
+        if earned_out is not None:
+            net = settle_batch(unique, x, earned_out=np.empty((len(unique), m)))
+            for j, u in enumerate(which):
+                earned_out[j] = net[u]
+            return earned_out
+        savings, losses = settle_batch(unique, x)
+        return savings[which], losses[which]
     n_jobs = len(jobs)
     parts = [_rule_arrays(rules) for rules, _ in jobs]
     P = np.stack([p[0] for p in parts])
@@ -525,10 +547,27 @@ def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray):
                 scalars.append(float(v))
                 idx[j, k] = -len(scalars)
     xs = np.array(scalars, dtype=np.float64).reshape(-1, 1)
+    if earned_out is not None:
+        target = earned_out if earned_out.flags.c_contiguous else np.empty((n_jobs, m))
+        _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, target,
+                     np.empty((0, 0)), True)
+        if target is not earned_out:
+            earned_out[...] = target
+        return earned_out
     savings = np.empty((n_jobs, m))
     losses = np.empty((n_jobs, m))
-    _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings, losses)
+    _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings, losses, False)
     return savings, losses
+
+
+def _job_key(rules: TrackRules, given: dict[str, Any]) -> tuple:
+    """What a job computes: its rules' numbers and its inputs (rows or values)."""
+    scalars, limits, scale, corr = _rule_arrays(rules)
+    inputs = tuple(
+        ("row", v.index) if isinstance(v, Row) else ("value", np.float64(v).tobytes())
+        for v in _inputs_in_order(given)
+    )
+    return (scalars.tobytes(), limits.tobytes(), scale.tobytes(), corr.tobytes(), inputs)
 
 
 def _pad(arrays: list[np.ndarray], tail: tuple[int, ...]):
@@ -621,6 +660,9 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
     if s["gross"] > 0:
         if rules.msr_mode == "none":
             text = "This model has no minimum savings rate: savings count from the first dollar."
+        elif s["msr"] != s["msr"]:
+            text = ("CMS publishes no minimum savings rate for fewer than 500 beneficiaries (the rule "
+                    "is unknown; docs/msr-scale.md), so no savings can be shared here.")
         elif s["met_msr"]:
             text = f"The savings rate {s['savings_rate']:.2%} meets the minimum savings rate of {s['msr']:.2%}, so savings are shared from the first dollar."
         elif s["low_revenue_exception"]:
@@ -651,6 +693,9 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
     elif s["gross"] < 0:
         if rules.msr_mode == "none":
             text = "This model has no minimum loss rate: losses count from the first dollar."
+        elif s["mlr"] != s["mlr"]:
+            text = ("CMS publishes no minimum loss rate for fewer than 500 beneficiaries (the rule is "
+                    "unknown; docs/msr-scale.md), so no losses are settled here.")
         elif s["met_mlr"]:
             text = f"The loss rate {-s['savings_rate']:.2%} meets the minimum loss rate of {s['mlr']:.2%}, so the ACO shares all losses."
         else:
@@ -661,7 +706,8 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
                 "42 CFR 425.652(b)(5) [REG]",
                 f"Against the benchmark updated without the ACPT the loss is smaller, {_money(s['loss_base'])}, so that is used.")
         if s["met_mlr"]:
-            add("loss_rate", "Shared loss rate", -s["losses_before_limit"], -s["losses_before_limit"], s["loss_rate"],
+            add("loss_rate", "Shared loss rate", s["loss_base"] - s["losses_before_limit"],
+                -s["losses_before_limit"], s["loss_rate"],
                 rules.source("shared_loss_rate") or rules.source("loss_rate_mode"),
                 f"The ACO owes {s['loss_rate']:.1%} of its losses: {_money(s['losses_before_limit'])}.")
             running = s["losses_before_limit"]
