@@ -46,7 +46,7 @@ class ScenarioError(ValueError):
 
 _FALLBACK = {  # settlement-rules.md section 8; used until data/calibration exists
     "per_beneficiary_cv": (2.15, "settlement-rules.md section 8: CMS MSR table back-solved, CV about 2.15 [INF]"),
-    "systemic_sd": (0.01, "settlement-rules.md section 8: ACO-level term not shrinking with size, about 1% [INF]"),
+    "year_to_year_sd": (0.01, "settlement-rules.md section 8: ACO-level term not shrinking with size, about 1% [INF]"),
     "true_effect_mean": (0.015, "assumption: a modest 1.5% true savings effect [INF]"),
     "true_effect_sd": (0.015, "assumption: uncertainty about the true effect [INF]"),
     "trend_mean": (0.04, "assumption: Medicare FFS per-capita growth about 4% a year [INF]"),
@@ -202,7 +202,7 @@ class Noise(_Model):
 
     per_beneficiary_cv: float = _f("per_beneficiary_cv", 0.2, 6, "coefficient of variation", "Per-beneficiary variation",
                                    "Spread of one beneficiary's yearly cost relative to the average; its effect shrinks with the square root of ACO size.")
-    systemic_sd: float = _f("systemic_sd", 0, 0.10, "share of benchmark", "ACO-wide variation",
+    systemic_sd: float = _f("year_to_year_sd", 0, 0.10, "share of benchmark", "ACO-wide variation",
                             "Year-to-year swing of the whole ACO's spending that does not shrink with size (local epidemics, coding, price changes).")
     shock_year: int | None = _f(None, 1, 6, "agreement year", "Shock year",
                                 "Optional agreement year with a COVID-like shock that multiplies the variation.")
