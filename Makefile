@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint bench calibration screenshots clean
+.PHONY: install run test test-fast lint bench bench-ui calibration screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench: $(STAMP)
 
 calibration: $(STAMP)
 	$(BIN)/acosim calibrate --data ../shared/data
+
+screenshots: $(STAMP)
+	$(BIN)/python benchmarks/screenshots.py
+
+bench-ui: $(STAMP)
+	$(BIN)/python benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

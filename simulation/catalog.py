@@ -635,3 +635,26 @@ def catalog_table(catalog: Catalog | None = None) -> list[dict[str, Any]]:
             "citation": r.source("max_share_rate"),
         })
     return rows
+
+
+# --------------------------------------------------------------------------- rules version
+
+
+def rules_version(directory: Path | str | None = None) -> str:
+    """A stable identifier of the rules in force: package version plus a hash of the track files.
+
+    ``"0.1.0+3f9c2a1b7d4e"``: the part before ``+`` is the acosim version, the part after the
+    first 12 hex digits of a SHA-256 over every ``*.yaml`` file name and its bytes under
+    ``directory`` (default ``data/tracks``), in name order. Saved scenarios and share links
+    carry it, so a file made under other rules can say so when it is opened again.
+    """
+    import hashlib
+
+    from . import __version__
+
+    directory = Path(directory) if directory is not None else TRACKS_DIR
+    digest = hashlib.sha256()
+    for path in sorted(Path(directory).glob("*.yaml")):
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return f"{__version__}+{digest.hexdigest()[:12]}"

@@ -1,0 +1,169 @@
+"""Compare tracks (home): what each track pays on average, how often it costs money, and the
+spread of results, all on the same simulated futures."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from pages import common
+from simulation import charts
+from simulation.text import money, pct
+
+s = common.get_scenario()
+with st.spinner(f"Simulating {s.trials:,} futures under {len(s.tracks)} tracks…"):
+    result = common.simulate_cached(s)
+    summ = common.summary_cached(s)
+    quant = common.quantiles_cached(s)
+colors = common.colors_for(result)
+codes = common.key_codes(result)
+years = len(s.years)
+open_keys = common.available(result) or list(result.keys)
+span = f"over {years} year{'s' * (years > 1)}"
+
+st.title("Compare tracks")
+st.caption(common.scenario_caption(s))
+
+# ---------------------------------------------------------------- the trade-off in words
+with st.container(key="story"):
+    st.markdown("\n\n".join(charts.tradeoff_text(summ, years, open_keys)))
+
+TIPS = {
+    "net": "Shared savings CMS pays minus shared losses the ACO repays, minus the ACO's own costs "
+           "(operating, start-up, lost revenue), summed over the agreement; the average over all futures.",
+    "pm": "Monte Carlo standard error: how much this average could move with another set of random "
+          "futures. Two tracks closer than about twice this are effectively tied.",
+    "owe": "Share of futures in which CMS bills the ACO shared losses in at least one year.",
+    "pay": "Share of futures in which CMS pays shared savings in at least one year.",
+    "behind": "Share of futures in which the ACO ends the agreement behind, after its own costs.",
+    "p5": "5th percentile of the net result: 1 in 20 futures end below it.",
+    "p95": "95th percentile of the net result: 1 in 20 futures end above it.",
+    "range": "The 5th and 95th percentiles of the net result: 1 in 20 futures end below the first "
+             "number, 1 in 20 above the second.",
+    "limit": "The most CMS can collect in shared losses over the agreement under the track's loss limits, "
+             "at the expected benchmark (0 for one-sided tracks; REACH's risk corridors have no fixed limit).",
+}
+
+
+def _tip(text: str, key: str) -> str:
+    return f'<span class="tip" title="{html.escape(TIPS[key])}">{text}</span>'
+
+
+# ---------------------------------------------------------------- KPI cards
+def _card(row: pd.Series) -> str:
+    c = colors.get(row.track, charts.NEUTRAL)
+    tip = html.escape(common.track_summary(codes[row.track]))
+    return f"""
+<div class="kpi" style="--track:{c}">
+  <div class="name" title="{tip}">{html.escape(row.track)}</div>
+  <div class="value" style="color:{charts.money_color(row.expected_net)}">{money(row.expected_net, signed=True)}</div>
+  <div class="sub">{_tip("expected net", "net")} {span}, after costs ·
+    {_tip("± " + money(row.mcse), "pm")}</div>
+  <div class="row">{_tip("Owe CMS", "owe")}: <b>{pct(row.p_owe_cms, 0)}</b> of futures</div>
+  <div class="row">{_tip("Any payment", "pay")}: <b>{pct(row.p_any_payment, 0)}</b></div>
+  <div class="row">{_tip("5th–95th", "range")}: {common.money_cell(row.p5)} to {common.money_cell(row.p95)}</div>
+</div>"""
+
+
+ranked = summ.sort_values("expected_net", ascending=False, kind="stable")
+top = ranked[ranked["track"].isin(open_keys)].head(4)
+st.html('<div class="kpis">' + "".join(_card(row) for _, row in top.iterrows()) + "</div>")
+st.caption(
+    f"The {len(top)} tracks open in {s.years[0]} with the highest expected net (hover a name for its "
+    "terms). Averages over "
+    f"{result.trials:,} simulated futures, seed {result.seed} — the same seed reproduces every number; "
+    "± is the Monte Carlo standard error. All tracks are settled on the same futures, so differences "
+    "between them are policy, not luck."
+)
+
+# ---------------------------------------------------------------- risk and return
+st.subheader("Risk and return")
+# one widget kind (button groups) on the home page: each kind is a script the browser must load
+left, right = st.columns(2, vertical_alignment="bottom")
+common.page_choice("compare.downside", ["p5", "es5"], "p5")
+downside = left.segmented_control(
+    "Downside measure", ["p5", "es5"], key="compare.downside", persist_state="session", required=True,
+    format_func={"p5": "Bad case (5th percentile)", "es5": "Worst 1 in 20, averaged"}.get,
+    help="5th percentile: 1 in 20 futures end below it. 'Worst 1 in 20, averaged' (expected "
+         "shortfall) is the average of those worst futures, so it also counts how bad they get.")
+common.page_choice("compare.scale", ["focus", "all"], "focus")
+focus = right.segmented_control(
+    "Scale", ["focus", "all"], key="compare.scale", persist_state="session", required=True,
+    format_func={"focus": "Zoom on the leaders", "all": "Every track to scale"}.get,
+    help="Zoomed, tracks far below the rest are pinned to the chart's edge and their values listed under "
+         "the chart, so the close contenders stay readable.") == "focus"
+sj = s.model_dump_json()
+fig = common.figure(("risk_return", sj, downside, focus),
+                    lambda: charts.risk_return(summ, colors, downside=downside, focus=focus))
+common.chart(fig, "risk_return")
+off = (fig.layout.meta or {}).get("off_chart", [])
+st.caption("Up = more money on average; right = a milder bad case. The best tracks sit high and to the "
+           "right; a track both lower and further left than another is dominated."
+           + (" Pinned to the edge, far off the chart: " + "; ".join(off) + "." if off else ""))
+
+# ---------------------------------------------------------------- table
+st.subheader("All tracks")
+headers = [("Track", "Risk track with any election; hover a name for its terms."),
+           ("Expected net", TIPS["net"]), ("±", TIPS["pm"]), ("Owe CMS", TIPS["owe"]),
+           ("Any payment", TIPS["pay"]), ("Ends behind", TIPS["behind"]),
+           ("Bad case (5th pct)", TIPS["p5"]), ("Good case (95th pct)", TIPS["p95"]),
+           ("Most CMS can collect", TIPS["limit"])]
+WHATIF = (' <span class="tip" style="color:#5f6b7a;font-size:0.8rem" title="Not open to an ACO starting in '
+          f'{s.years[0]}: run on its last published rules as a what-if.">what-if</span>')
+rows = []
+for _, r in ranked.iterrows():
+    limit = r.largest_allowed_loss
+    rows.append([
+        common.track_cell(r.track, colors.get(r.track, charts.NEUTRAL), common.track_summary(codes[r.track]))
+        + ("" if r.track in open_keys else WHATIF),
+        f"<b>{common.money_cell(r.expected_net)}</b>", money(r.mcse), pct(r.p_owe_cms, 0),
+        pct(r.p_any_payment, 0), pct(r.p_net_loss, 0), common.money_cell(r.p5), common.money_cell(r.p95),
+        "no fixed limit" if pd.isna(limit) else money(limit),
+    ])
+common.html_table(rows, headers)
+
+# ---------------------------------------------------------------- distributions
+st.subheader("The spread of results")
+featured = [k for k, c in codes.items() if c in charts.FEATURED] or list(result.keys)[:6]
+common.page_choice("compare.tracks", list(result.keys), featured)
+picked = st.pills(
+    "Tracks in these charts", list(result.keys), selection_mode="multi", key="compare.tracks",
+    persist_state="session",
+    help="Six main tracks are shown first — BASIC A and E, ENHANCED, the glide path and the two REACH "
+         "options; click any other to add it.")
+order = [k for k in ranked["track"] if k in picked]
+if not order:
+    st.info("Pick at least one track.")
+else:
+    common.page_choice("compare.view", ["spread", "chance"], "spread")
+    view = st.segmented_control(
+        "View", ["spread", "chance"], key="compare.view", persist_state="session",
+        required=True, label_visibility="collapsed",
+        format_func={"spread": "How results spread", "chance": "Chance of ending ahead"}.get)
+    if view == "chance":
+        common.chart(common.figure(("exceedance", sj, *order), lambda: charts.exceedance(quant, colors, order)),
+                     "exceedance")
+        st.caption("Read up from a dollar amount: the height of a line is the chance of ending the agreement "
+                   "at least that far ahead. Where lines cross, one track is likelier to do well and the "
+                   "other likelier to do very well.")
+    else:
+        common.chart(common.figure(("distribution", sj, *order),
+                                   lambda: charts.distribution(quant, summ, colors, tracks=order)), "distribution")
+        st.caption("Each shape shows how the net result spreads over the simulated futures (the middle 98%); "
+                   "the white box holds the middle half and the diamond is the average. A spike is many "
+                   "futures ending on the same amount — often 'no payment: the costs alone'.")
+
+# ---------------------------------------------------------------- notes
+notes = common.notes_by_text(result)
+for text, keys, whatif in notes:
+    if not whatif:
+        st.warning(f"**{', '.join(keys)}**: {text}", icon=":material/gavel:")
+whatifs = [n for n in notes if n[2]]
+if whatifs:
+    with st.expander(f"Rules used beyond the years a track ran ({len(whatifs)} notes)", icon=":material/info:"):
+        st.markdown("Where a track's published rules stop before the agreement ends, the nearest "
+                    "year's rules are applied — a what-if, not a forecast of CMS policy.\n\n"
+                    + "\n".join(f"- {text} *({', '.join(keys)})*" for text, keys, _ in whatifs))
+st.caption(f"Simulated in {result.seconds:.2f} s.")

@@ -1,0 +1,695 @@
+"""Plotly figures of simulation results: pure functions (DataFrame or arrays -> go.Figure).
+
+One place for the house look, so that a colour or an axis means the same thing on every
+chart of the dashboard and of the exports:
+
+* money is on a $K/$M/$B axis with a real sign (−$5M, $0, +$5M), ticks computed here;
+* :data:`SAVINGS` (bluish green) always means money to the ACO, :data:`LOSS` (vermillion)
+  money the ACO loses or owes; both from the Okabe–Ito colour-blind-safe palette, and every
+  figure also carries the sign in its text, so colour is never the only cue;
+* each track has one colour everywhere (:func:`track_color`), grouped by family: BASIC
+  levels in blues (A light to E dark), the glide path purple, ENHANCED magenta, the legacy
+  tracks greys, NGACO browns and REACH golds. No track colour is green or red.
+
+Figures are assembled as plain dicts and validated once (``go.Figure(spec)``), which is
+several times faster than building them call by call — it matters on every rerun.
+No streamlit here; the dashboard passes the figures to ``st.plotly_chart``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .text import money, odds, pct
+
+SAVINGS = "#009E73"
+LOSS = "#D55E00"
+NEUTRAL = "#5f6b7a"
+INK = "#1f2933"
+GRID = "#e6e9ee"
+ZERO = "#8a94a3"
+FONT = '"Source Sans", "Source Sans Pro", "Source Sans 3", "Helvetica Neue", Arial, sans-serif'
+SAVINGS_TINT = "rgba(0, 158, 115, 0.07)"
+LOSS_TINT = "rgba(213, 94, 0, 0.07)"
+CONFIG = {"displayModeBar": False, "responsive": True}
+
+TRACK_COLORS: dict[str, str] = {
+    "BASIC_A": "#8fc1de", "BASIC_B": "#5fa2cf", "BASIC_C": "#3182bd", "BASIC_D": "#1f5f9e",
+    "BASIC_E": "#0b3c73", "BASIC_GLIDE": "#6a51a3", "ENHANCED": "#e7298a",
+    "TRACK_1": "#b8b8b8", "TRACK_1_PLUS": "#969696", "TRACK_2": "#6f6f6f", "TRACK_3": "#4a4a4a",
+    "NGACO_A": "#c49a6c", "NGACO_B": "#8c6239",
+    "REACH_PROFESSIONAL": "#e6ab02", "REACH_GLOBAL": "#a67c00",
+}
+_SPARE = ("#17becf", "#7f7f7f", "#bcbd22", "#9467bd", "#8c564b")
+
+#: The tracks shown first where many would crowd a chart (the rest stay one click away).
+FEATURED = ("BASIC_A", "BASIC_E", "ENHANCED", "BASIC_GLIDE", "REACH_PROFESSIONAL", "REACH_GLOBAL")
+
+
+def track_color(code: str) -> str:
+    """The colour of a catalog track code (BASIC_GLIDE for the glide path)."""
+    if code in TRACK_COLORS:
+        return TRACK_COLORS[code]
+    return _SPARE[sum(map(ord, code)) % len(_SPARE)]
+
+
+def color_map(keys: Iterable[str], codes: Iterable[str]) -> dict[str, str]:
+    """Track key (display name) -> colour, from each key's catalog code."""
+    return {k: track_color(c) for k, c in zip(keys, codes, strict=True)}
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def money_color(x: float | None) -> str:
+    """SAVINGS for money gained, LOSS for money lost, INK for zero or missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)) or x == 0:
+        return INK
+    return SAVINGS if x > 0 else LOSS
+
+
+# --------------------------------------------------------------------------- axes and layout
+
+
+def _nice_step(span: float, n: int) -> float:
+    raw = max(span, 1e-9) / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * mag >= raw - 1e-12:
+            return m * mag
+    return 10 * mag
+
+
+def money_tick(v: float, step: float, *, signed: bool = True) -> str:
+    """One axis label: $0, +$2.5M, −$500K (decimals just enough for the step)."""
+    if abs(v) < step * 1e-6:
+        return "$0"
+    a = abs(v)
+    unit, suffix = next(((u, s) for u, s in ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+                         if max(a, step) >= u), (1.0, ""))
+    digits = next((d for d in range(4) if abs(round(step / unit, d) - step / unit) < 1e-9), 3)
+    text = f"{a / unit:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    sign = "−" if v < 0 else ("+" if signed else "")
+    return f"{sign}${text}{suffix}"
+
+
+def money_ticks(lo: float, hi: float, n: int = 6, *, signed: bool = True) -> tuple[list[float], list[str]]:
+    """Round tick values covering [lo, hi] and their $K/$M labels."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    if hi <= lo:
+        hi = lo + max(abs(lo) * 0.1, 1.0)
+    step = _nice_step(hi - lo, n)
+    start = math.floor(lo / step) * step
+    vals = [start + i * step for i in range(math.ceil((hi - start) / step) + 1)]
+    vals = [v for v in vals if lo - step * 0.5 <= v <= hi + step * 0.5]
+    return vals, [money_tick(v, step, signed=signed) for v in vals]
+
+
+def money_axis(lo: float, hi: float, *, n: int = 6, signed: bool = True, pad: float = 0.04) -> dict[str, Any]:
+    """Axis settings (range, ticks) for money between ``lo`` and ``hi`` plus a margin."""
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    lo, hi = lo - pad * span, hi + pad * span
+    vals, text = money_ticks(lo, hi, n, signed=signed)
+    return {"tickvals": vals, "ticktext": text, "range": [lo, hi]}
+
+
+def _axis(**kw: Any) -> dict[str, Any]:
+    base = {"gridcolor": GRID, "zeroline": False, "automargin": True, "linecolor": GRID,
+            "title": {"font": {"size": 13}}, "tickfont": {"size": 13}}
+    title = kw.pop("title", None)
+    if title is not None:
+        base["title"] = {"text": title, "font": {"size": 13}}
+    return base | kw
+
+
+def _layout(height: int, *, legend: bool = True, top: int = 24, **kw: Any) -> dict[str, Any]:
+    lay = {
+        "template": "plotly_white",
+        "height": height,
+        "font": {"family": FONT, "size": 14, "color": INK},
+        "margin": {"l": 8, "r": 16, "t": top, "b": 8},
+        "showlegend": legend,
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0,
+                   "font": {"size": 13}},
+        "hoverlabel": {"font": {"family": FONT, "size": 13}, "bgcolor": "white"},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "shapes": [],
+        "annotations": [],
+    }
+    return lay | kw
+
+
+def house_style(fig: go.Figure, *, height: int = 420, legend: bool = True) -> go.Figure:
+    """Apply the shared look to a figure built elsewhere."""
+    lay = _layout(height, legend=legend)
+    lay.pop("shapes")
+    lay.pop("annotations")
+    fig.update_layout(**lay)
+    fig.update_xaxes(**_axis())
+    fig.update_yaxes(**_axis())
+    return fig
+
+
+def _vline(x: float, *, color: str = ZERO, width: float = 1.5, dash: str = "solid", xref: str = "x",
+           yref: str = "paper") -> dict[str, Any]:
+    y1 = 1 if yref == "paper" else None
+    return {"type": "line", "x0": x, "x1": x, "y0": 0, "y1": y1, "xref": xref,
+            "yref": "paper" if yref == "paper" else f"{yref} domain",
+            "line": {"color": color, "width": width, "dash": dash}}
+
+
+def _hline(y: float, *, xref: str = "paper", yref: str = "y", color: str = ZERO, width: float = 1.5) -> dict[str, Any]:
+    return {"type": "line", "y0": y, "y1": y, "x0": 0, "x1": 1,
+            "xref": "paper" if xref == "paper" else f"{xref} domain", "yref": yref,
+            "line": {"color": color, "width": width}}
+
+
+def _tints(lo: float, hi: float, *, axis: str = "x") -> list[dict[str, Any]]:
+    """Tint the losing side of zero LOSS and the winning side SAVINGS (very lightly)."""
+    span = (hi - lo) or 1.0
+    lo, hi = lo - span, hi + span
+    out = []
+    for a, b, color in ((lo, 0.0, LOSS_TINT), (0.0, hi, SAVINGS_TINT)):
+        if b <= a:
+            continue
+        if axis == "x":
+            out.append({"type": "rect", "x0": a, "x1": b, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+                        "fillcolor": color, "line": {"width": 0}, "layer": "below"})
+        else:
+            out.append({"type": "rect", "y0": a, "y1": b, "x0": 0, "x1": 1, "yref": "y", "xref": "paper",
+                        "fillcolor": color, "line": {"width": 0}, "layer": "below"})
+    return out
+
+
+def _side_labels(behind: str, ahead: str) -> list[dict[str, Any]]:
+    common = {"x": 0, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False}
+    return [common | {"text": f"◀ {behind}  ", "xanchor": "right", "font": {"size": 12, "color": LOSS}},
+            common | {"text": f"  {ahead} ▶", "xanchor": "left", "font": {"size": 12, "color": SAVINGS}}]
+
+
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
+    return go.Figure({"data": data, "layout": layout})
+
+
+# --------------------------------------------------------------------------- compare page
+
+
+def quantile_table(net_total: np.ndarray, keys: Sequence[str], points: int = 401) -> pd.DataFrame:
+    """Evenly spaced quantiles of each track's agreement net, ``net_total`` (trials, tracks).
+
+    A few hundred quantiles draw a distribution as faithfully as all the trials, at a
+    fraction of the bytes sent to the browser. Columns: one per track; index: probability.
+    """
+    net_total = np.asarray(net_total)
+    if net_total.ndim != 2 or net_total.shape[1] != len(keys):
+        raise ValueError(f"net_total must be (trials, {len(keys)}), got {net_total.shape}")
+    q = np.linspace(0.0, 1.0, points)
+    values = np.quantile(net_total, q, axis=0)
+    return pd.DataFrame(values, index=pd.Index(q, name="probability"), columns=list(keys))
+
+
+def distribution(quantiles: pd.DataFrame, summary: pd.DataFrame, colors: Mapping[str, str], *,
+                 tracks: Sequence[str] | None = None, height: int | None = None) -> go.Figure:
+    """One horizontal violin per track (best expected net on top), on the same draws: the
+    shape is the middle 98% of futures, the box the middle half, the diamond the average."""
+    summ = summary.set_index("track")
+    tracks = [t for t in (tracks or list(summ.index)) if t in quantiles.columns and t in summ.index]
+    order = sorted(tracks, key=lambda t: summ.loc[t, "expected_net"])  # bottom to top
+    inner = (quantiles.index >= 0.01) & (quantiles.index <= 0.99)
+    data: list[dict[str, Any]] = []
+    for t in order:
+        c = colors.get(t, NEUTRAL)
+        x = quantiles.loc[inner, t].to_numpy()
+        data.append({
+            "type": "violin", "x": x, "y0": t, "orientation": "h", "name": t, "side": "both",
+            "width": 0.85, "line": {"color": c, "width": 1.2}, "fillcolor": rgba(c, 0.4),
+            "points": False, "box": {"visible": True, "width": 0.18, "fillcolor": "white",
+                                     "line": {"color": INK, "width": 1}},
+            "meanline": {"visible": False}, "spanmode": "hard", "hoverinfo": "skip",
+            "showlegend": False, "scalemode": "width", "bandwidth": _bandwidth(x),
+        })
+    r = summ.loc[order]
+    hover = [
+        f"<b>{t}</b><br>Expected net: {money(row.expected_net, signed=True)}"
+        f"<br>Bad case (5th pct): {money(row.p5, signed=True)}"
+        f"<br>Middle half: {money(row.p25, signed=True)} to {money(row.p75, signed=True)}"
+        f"<br>Good case (95th pct): {money(row.p95, signed=True)}"
+        f"<br>Owe CMS in some year: {pct(row.p_owe_cms, 0)}"
+        for t, row in r.iterrows()
+    ]
+    data.append({
+        "type": "scatter", "x": r["expected_net"].to_numpy(), "y": order, "mode": "markers",
+        "name": "Expected net", "hovertext": hover, "hoverinfo": "text", "showlegend": False,
+        "marker": {"symbol": "diamond", "size": 12, "color": INK, "line": {"color": "white", "width": 1.5}},
+    })
+    lo = float(min((quantiles.loc[inner, t].min() for t in order), default=-1.0))
+    hi = float(max((quantiles.loc[inner, t].max() for t in order), default=1.0))
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    n = len(order)
+    lay = _layout(height or max(260, 90 + 46 * n), legend=False, top=36, violingap=0.15,
+                  xaxis=_axis(title="Net result over the agreement, after costs", **money_axis(lo, hi)),
+                  yaxis=_axis(categoryorder="array", categoryarray=order, showgrid=False, ticksuffix="  ",
+                              type="category"))
+    lay["shapes"] = [*_tints(lo, hi), _vline(0)]
+    lay["annotations"] = _side_labels("ACO ends behind", "ACO ends ahead")
+    return _figure(data, lay)
+
+
+def _bandwidth(x: np.ndarray) -> float:
+    """A kernel width that keeps the shapes smooth but shows point masses as spikes."""
+    spread = float(np.subtract(*np.percentile(x, [90, 10])))
+    return max(spread / 40.0, 1.0)
+
+
+def exceedance(quantiles: pd.DataFrame, colors: Mapping[str, str], tracks: Sequence[str], *,
+               height: int = 420) -> go.Figure:
+    """Chance of ending the agreement at least $x ahead, per track (a reversed ECDF)."""
+    p_at_least = 1.0 - quantiles.index.to_numpy()
+    data = []
+    for t in tracks:
+        x = quantiles[t].to_numpy()
+        data.append({
+            "type": "scatter", "x": x, "y": p_at_least, "mode": "lines", "name": t,
+            "line": {"color": colors.get(t, NEUTRAL), "width": 2.6},
+            "customdata": [money(v, signed=True) for v in x],
+            "hovertemplate": f"<b>{t}</b><br>%{{y:.0%}} chance of ending at least %{{customdata}}<extra></extra>",
+        })
+    band = (quantiles.index >= 0.005) & (quantiles.index <= 0.995)
+    lo = float(min((quantiles.loc[band, t].min() for t in tracks), default=-1.0))
+    hi = float(max((quantiles.loc[band, t].max() for t in tracks), default=1.0))
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    lay = _layout(height, top=40,
+                  xaxis=_axis(title="Net result over the agreement, after costs", **money_axis(lo, hi, pad=0.0)),
+                  yaxis=_axis(title="Chance of ending at least this far ahead", tickformat=".0%",
+                              range=[0, 1.02]))
+    lay["shapes"] = [*_tints(lo, hi), _vline(0)]
+    return _figure(data, lay)
+
+
+def _label_positions(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> list[str]:
+    """Greedy text positions that keep point labels off each other and off other points
+    (x, y scaled to 0..1; a label is a box of about its text length)."""
+    offsets = ("middle right", "middle left", "top center", "bottom center",
+               "top right", "bottom right", "top left", "bottom left")
+    placed: list[tuple[float, float, float, float]] = []
+
+    def box(px: float, py: float, pos: str, w: float) -> tuple[float, float, float, float]:
+        h = 0.055
+        vert, horiz = pos.split(" ")
+        cx = {"right": px + 0.02 + w / 2, "left": px - 0.02 - w / 2, "center": px}[horiz]
+        cy = {"top": py + 0.05, "bottom": py - 0.05, "middle": py}[vert]
+        return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+    def overlap(a, b) -> float:
+        return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+    pts = list(zip(x, y, strict=True))
+    order = np.argsort(-np.asarray(y))
+    result: dict[int, str] = {}
+    for i in order:
+        px, py = pts[i]
+        w = 0.014 * len(labels[i])
+        best, best_cost = "middle right", math.inf
+        for rank, pos in enumerate(offsets):
+            b = box(px, py, pos, w)
+            cost = sum(overlap(b, p) for p in placed) * 1e4
+            cost += sum(overlap(b, (ox - 0.012, oy - 0.02, ox + 0.012, oy + 0.02)) for ox, oy in pts) * 1e4
+            cost += max(0.0, -b[0]) * 50 + max(0.0, b[2] - 1.0) * 50 + max(0.0, b[3] - 1.03) * 50
+            cost += rank * 1e-3
+            if cost < best_cost:
+                best, best_cost = pos, cost
+        result[int(i)] = best
+        placed.append(box(px, py, best, w))
+    return [result[i] for i in range(len(pts))]
+
+
+def _focus_cut(values: np.ndarray) -> float:
+    """Lower edge of the 'leading group': values far below the median of the better half."""
+    v = np.asarray(values, float)
+    med, top = float(np.median(v)), float(v.max())
+    return med - 2.0 * max(top - med, 1e-9)
+
+
+def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: str = "p5",
+                focus: bool = True, height: int = 480) -> go.Figure:
+    """Expected net (up is better) against a downside measure (right is milder), one dot per
+    track; tracks with identical results share a dot and a label. With ``focus``, the axes
+    zoom on the leading group and far-off tracks sit on the edge as arrows with their values."""
+    label = {"p5": "Bad case: 1 in 20 futures end below this",
+             "es5": "Average of the worst 1 in 20 futures"}[downside]
+    df = summary[["track", "expected_net", downside, "p_owe_cms"]].copy()
+    df["_k"] = df["expected_net"].round(-3).astype(str) + "|" + df[downside].round(-3).astype(str)
+    merged = (df.groupby("_k", sort=False)
+              .agg(track=("track", " = ".join), first=("track", "first"), expected_net=("expected_net", "mean"),
+                   d=(downside, "mean"), p_owe_cms=("p_owe_cms", "mean"))
+              .reset_index(drop=True))
+    x = merged["d"].to_numpy(float)
+    y = merged["expected_net"].to_numpy(float)
+    inside = np.ones(len(x), bool)
+    if focus and len(x) >= 4:
+        inside = (x >= _focus_cut(x)) & (y >= _focus_cut(y))
+    xin, yin = (x[inside], y[inside]) if inside.any() else (x, y)
+    xlo, xhi = float(xin.min()), float(xin.max())
+    ylo, yhi = min(float(yin.min()), 0.0), max(float(yin.max()), 0.0)
+    xspan, yspan = (xhi - xlo) or abs(xhi) or 1.0, (yhi - ylo) or 1.0
+    xr = [xlo - 0.10 * xspan, xhi + 0.10 * xspan]
+    yr = [ylo - 0.10 * yspan, yhi + 0.12 * yspan]
+    # off-chart tracks: pinned to the edge they lie beyond; those pinned together share a marker
+    px = np.where(inside, x, np.clip(x, xr[0] + 0.02 * xspan, xr[1]))
+    py = np.where(inside, y, np.clip(y, yr[0] + 0.03 * yspan, yr[1]))
+    groups: dict[tuple, list[int]] = {}
+    for i in range(len(x)):
+        key = (i,) if inside[i] else ("edge", x[i] < xr[0], y[i] < yr[0], round(float(py[i]) / yspan, 1),
+                                      round(float(px[i]) / xspan, 1))
+        groups.setdefault(key, []).append(i)
+    points = [(idx[0], ", ".join(merged["track"].iloc[j] for j in idx), idx) for idx in groups.values()]
+    pos = _label_positions((px[[p[0] for p in points]] - xr[0]) / (xr[1] - xr[0]),
+                           (py[[p[0] for p in points]] - yr[0]) / (yr[1] - yr[0]), [p[1] for p in points])
+    data = []
+    off = []
+    for (i, text, idx), tp in zip(points, pos, strict=True):
+        c = colors.get(merged["first"].iloc[i], NEUTRAL)
+        symbol = "circle"
+        if not inside[i]:
+            symbol = "triangle-left" if x[i] < xr[0] else "triangle-down"
+            off += [f"{merged['track'].iloc[j]} {money(y[j], signed=True)} (downside {money(x[j], signed=True)})"
+                    for j in idx]
+        hover = "<br>".join(
+            f"<b>{merged['track'].iloc[j]}</b><br>Expected net: {money(y[j], signed=True)}"
+            f"<br>{label}: {money(x[j], signed=True)}<br>Owe CMS in some year: {pct(merged['p_owe_cms'].iloc[j], 0)}"
+            for j in idx)
+        data.append({
+            "type": "scatter", "x": [px[i]], "y": [py[i]], "mode": "markers+text", "name": text,
+            "text": [text], "textposition": tp, "textfont": {"size": 13, "color": INK},
+            "marker": {"size": 15, "color": c, "symbol": symbol, "line": {"color": "white", "width": 1.5}},
+            "hovertemplate": hover + "<extra></extra>", "showlegend": False, "cliponaxis": False,
+        })
+    xa = money_axis(*xr, pad=0.0) | {"range": xr}
+    ya = money_axis(*yr, pad=0.0) | {"range": yr}
+    lay = _layout(height, legend=False, top=28,
+                  xaxis=_axis(title=f"{label}  (further right = milder)", **xa),
+                  yaxis=_axis(title="Expected net over the agreement", **ya))
+    lay["shapes"] = [*_tints(yr[0], yr[1], axis="y"), _hline(0)]
+    lay["annotations"] = [{"x": 1, "y": 1, "xref": "paper", "yref": "paper", "xanchor": "right",
+                           "yanchor": "bottom", "showarrow": False, "font": {"size": 12, "color": NEUTRAL},
+                           "text": "best corner: top right ↗"}]
+    if off:
+        lay["annotations"].append({
+            "x": 0, "y": 1, "xref": "paper", "yref": "paper", "xanchor": "left", "yanchor": "bottom",
+            "showarrow": False, "font": {"size": 12, "color": NEUTRAL},
+            "text": "◀ ▼ far off the chart, at the edge (values below the chart)"})
+    lay["meta"] = {"off_chart": off}
+    return _figure(data, lay)
+
+
+def tradeoff_text(summary: pd.DataFrame, years: int, available: Iterable[str] | None = None) -> list[str]:
+    """The trade-off between tracks in plain words (markdown sentences), from the numbers.
+
+    ``available``: the tracks open to the ACO; the best and the safest are chosen among them,
+    and a retired track (run as a what-if) that would do better is mentioned after them."""
+    if summary.empty:
+        return []
+    allowed = set(summary["track"]) if available is None else set(available)
+    ranked = summary.sort_values(["expected_net"], ascending=False, kind="stable")
+    df = ranked[ranked["track"].isin(allowed)]
+    if df.empty:
+        df = ranked
+    best = df.iloc[0]
+    span = f"the {years}-year agreement" if years > 1 else "the year"
+    out = []
+    if best.expected_net >= 0:
+        out.append(f"**{best.track}** pays the most on average: **{money(best.expected_net, signed=True)}** "
+                   f"over {span}, after the ACO's own costs.")
+    else:
+        out.append(f"No track covers the ACO's costs on average. The least bad is **{best.track}**, at "
+                   f"**{money(best.expected_net, signed=True)}** over {span}.")
+    risk = []
+    if best.p_owe_cms > 0:
+        risk.append(f"in **{_in_futures(best.p_owe_cms)}** futures you owe CMS money in at least one year")
+    else:
+        risk.append("it never asks you to repay CMS")
+    if best.p5 < 0:
+        risk.append(f"in **1 in 20** you end more than **{money(-best.p5)}** behind")
+    else:
+        risk.append(f"even in a bad case (1 in 20 futures) you end **{money(best.p5, signed=True)}** ahead")
+    joiner = "But " if best.p_owe_cms > 0 or best.p5 < 0 else "And "
+    out.append(joiner + risk[0] + ", and " + risk[1] + ".")
+    safest = df.sort_values(["p5", "expected_net"], ascending=False, kind="stable").iloc[0]
+    if safest.track != best.track and safest.p5 > best.p5:
+        out.append(
+            f"The safest, **{safest.track}**"
+            + (" (never owes CMS)" if safest.p_owe_cms == 0 else "")
+            + f", averages **{money(safest.expected_net, signed=True)}**: it gives up "
+            f"**{money(best.expected_net - safest.expected_net)}** on average to keep the bad case at "
+            f"**{money(safest.p5, signed=True)}** instead of **{money(best.p5, signed=True)}**."
+        )
+    better = ranked[~ranked["track"].isin(set(df["track"])) & (ranked["expected_net"] > best.expected_net)]
+    if len(better):
+        names = ", ".join(f"{r.track} ({money(r.expected_net, signed=True)})" for r in better.itertuples())
+        out.append(f"Retired or future tracks run here as a what-if would average more: {names}.")
+    return out
+
+
+def _in_futures(p: float) -> str:
+    o = odds(p)
+    return o if o.startswith("1 in") else f"{o} of"
+
+
+# --------------------------------------------------------------------------- agreement page
+
+
+def _short_level(code: str) -> str:
+    return code.removeprefix("BASIC_") if code.startswith("BASIC_") else code
+
+
+def fan(by_year: pd.DataFrame, colors: Mapping[str, str], tracks: Sequence[str], *,
+        per_row: int = 3, height: int | None = None) -> go.Figure:
+    """Cumulative net over the agreement years, one panel per track (shared money axis):
+    median line, 25–75% band (darker) and 5–95% band (lighter), expected value dashed.
+    A track whose level changes over the years (the BASIC glide path) is labelled with the
+    level in force each year."""
+    present = set(by_year["track"])
+    tracks = [t for t in tracks if t in present]
+    n = max(1, len(tracks))
+    cols = min(per_row, n)
+    rows = math.ceil(n / cols)
+    hgap, vgap = 0.035, 0.16 / max(rows, 1) if rows > 1 else 0.0
+    d = by_year[by_year["track"].isin(tracks)]
+    lo = min(float(d["cum_net_p5"].min()) if len(d) else -1.0, 0.0)
+    hi = max(float(d["cum_net_p95"].max()) if len(d) else 1.0, 0.0)
+    ya = money_axis(lo, hi, pad=0.08)
+    ya["range"][1] += 0.06 * (hi - lo)  # room for the level labels
+    years = sorted(d["year"].unique().tolist()) if len(d) else []
+    height = height or (110 + 290 * rows)
+    lay = _layout(height, top=70)
+    data: list[dict[str, Any]] = []
+    cell_w = (1 - hgap * (cols - 1)) / cols
+    cell_h = (1 - vgap * (rows - 1)) / rows
+    for i, t in enumerate(tracks):
+        r, c = divmod(i, cols)
+        k = "" if i == 0 else str(i + 1)
+        xa, yaname = f"x{k}", f"y{k}"
+        x0 = c * (cell_w + hgap)
+        y1 = 1 - r * (cell_h + vgap)
+        lay[f"xaxis{k}"] = _axis(domain=[x0, x0 + cell_w], anchor=yaname, tickvals=years,
+                                 ticktext=[str(v) for v in years], showgrid=False,
+                                 **({"matches": "x"} if i else {}))
+        lay[f"yaxis{k}"] = _axis(domain=[y1 - cell_h, y1], anchor=xa, **ya,
+                                 showticklabels=c == 0, title="Cumulative net" if c == 0 else None,
+                                 **({"matches": "y"} if i else {}))
+        g = d[d["track"] == t].sort_values("year")
+        col = colors.get(t, NEUTRAL)
+        xs = g["year"].tolist()
+        for lo_c, hi_c, alpha, name in (("cum_net_p5", "cum_net_p95", 0.16, "5–95% of futures"),
+                                        ("cum_net_p25", "cum_net_p75", 0.38, "25–75% of futures")):
+            data.append({"type": "scatter", "x": xs, "y": g[hi_c].tolist(), "xaxis": xa, "yaxis": yaname,
+                         "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False})
+            data.append({"type": "scatter", "x": xs, "y": g[lo_c].tolist(), "xaxis": xa, "yaxis": yaname,
+                         "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
+                         "fillcolor": rgba(col, alpha),
+                         "name": name, "hoverinfo": "skip", "showlegend": False})
+        hover = [
+            f"<b>{t}, {yr}</b><br>Cumulative net, expected: {money(m, signed=True)}"
+            f"<br>Median: {money(p50, signed=True)}"
+            f"<br>Middle half: {money(p25, signed=True)} to {money(p75, signed=True)}"
+            f"<br>5th–95th pct: {money(p5, signed=True)} to {money(p95, signed=True)}"
+            for yr, m, p50, p25, p75, p5, p95 in zip(g["year"], g["cum_net_mean"], g["cum_net_p50"], g["cum_net_p25"],
+                                                     g["cum_net_p75"], g["cum_net_p5"], g["cum_net_p95"], strict=True)
+        ]
+        data.append({"type": "scatter", "x": xs, "y": g["cum_net_p50"].tolist(), "xaxis": xa, "yaxis": yaname,
+                     "mode": "lines", "line": {"color": col, "width": 2.5}, "name": "Median",
+                     "showlegend": False, "hovertext": hover, "hoverinfo": "text"})
+        data.append({"type": "scatter", "x": xs, "y": g["cum_net_mean"].tolist(), "xaxis": xa, "yaxis": yaname,
+                     "mode": "lines+markers", "line": {"color": INK, "width": 1.6, "dash": "dash"},
+                     "marker": {"size": 6}, "name": "Expected", "showlegend": False,
+                     "hovertext": hover, "hoverinfo": "text"})
+        lay["shapes"].append(_hline(0, xref=xa, yref=yaname))
+        title = f"<b>{t}</b>" + (" (level each year)" if len(set(g["level"])) > 1 else "")
+        lay["annotations"].append({"text": title, "x": x0 + cell_w / 2, "y": y1, "xref": "paper",
+                                   "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                                   "font": {"size": 14, "color": INK}, "yshift": 4})
+        levels = g["level"].tolist()
+        if len(set(levels)) > 1:
+            for yr, lv in zip(xs, levels, strict=True):
+                lay["annotations"].append({"x": yr, "y": ya["range"][1], "xref": xa, "yref": yaname,
+                                           "text": f"<b>{_short_level(lv)}</b>", "showarrow": False,
+                                           "yanchor": "top", "font": {"size": 13, "color": col}})
+    # a legend that explains the bands once, in neutral grey
+    for name, kw in (("Median", {"line": {"color": NEUTRAL, "width": 2.5}}),
+                     ("Expected (average)", {"line": {"color": INK, "width": 1.6, "dash": "dash"}}),
+                     ("Middle half of futures", {"fill": "toself", "fillcolor": rgba(NEUTRAL, 0.38),
+                                                 "line": {"color": rgba(NEUTRAL, 0.38), "width": 8}}),
+                     ("5th–95th percentile", {"fill": "toself", "fillcolor": rgba(NEUTRAL, 0.16),
+                                              "line": {"color": rgba(NEUTRAL, 0.16), "width": 8}})):
+        data.append({"type": "scatter", "x": [None], "y": [None], "mode": "lines", "name": name,
+                     "showlegend": True, "hoverinfo": "skip"} | kw)
+    lay["legend"] |= {"y": 1 + 46 / height}
+    return _figure(data, lay)
+
+
+def benchmark_path(by_year: pd.DataFrame, programs: Mapping[str, str], tracks: Sequence[str], *,
+                   height: int = 340) -> go.Figure:
+    """Benchmark per beneficiary each year (one line per distinct benchmark among the picked
+    tracks) against the expected spending; savings show as the green gap between them."""
+    d = by_year[by_year["track"].isin(tracks)]
+    seen: dict[str, pd.DataFrame] = {}
+    names = {"MSSP": "MSSP benchmark", "REACH": "REACH benchmark (before discount)",
+             "NGACO": "NGACO benchmark (before discount)"}
+    for t in tracks:
+        g = d[d["track"] == t].sort_values("year")
+        if not g.empty:
+            seen.setdefault(names.get(programs.get(t, ""), f"{t} benchmark"), g)
+    spend = d.drop_duplicates("year").sort_values("year")
+    styles = ["solid", "dot", "dashdot"]
+    data = []
+    for i, (name, g) in enumerate(seen.items()):
+        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g["benchmark_pc"].tolist(),
+                     "mode": "lines+markers", "name": name,
+                     "line": {"color": NEUTRAL if i else INK, "width": 2.4, "dash": styles[i % 3]},
+                     "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>" + name + "</extra>"})
+    data.append({"type": "scatter", "x": spend["year"].tolist(), "y": spend["spending_pc"].tolist(),
+                 "mode": "lines+markers", "name": "Expected spending", "line": {"color": SAVINGS, "width": 2.4},
+                 "fill": "tonexty" if len(seen) == 1 else "none", "fillcolor": rgba(SAVINGS, 0.15),
+                 "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>Expected spending</extra>"})
+    years = spend["year"].tolist()
+    lay = _layout(height, top=40,
+                  xaxis=_axis(tickvals=years, ticktext=[str(v) for v in years], showgrid=False),
+                  yaxis=_axis(title="Per beneficiary per year", tickprefix="$", tickformat=",.0f"))
+    return _figure(data, lay)
+
+
+# --------------------------------------------------------------------------- drivers page
+
+
+def tornado(df: pd.DataFrame, *, height: int | None = None, base_label: str = "Current assumptions") -> go.Figure:
+    """Each input's swing on expected net for one track (largest at the top).
+
+    ``df`` columns: label, base_net, net_low, net_high, low_text, high_text (the input
+    values as shown to the user). Bars start at the base result; the darker bar is the input
+    set high, the lighter one the input set low, each labelled with the value used."""
+    d = df.assign(swing=(df["net_high"] - df["net_low"]).abs()).sort_values("swing", kind="stable")
+    base = float(d["base_net"].iloc[0])
+    data = []
+    for side, colr, name in (("low", "#a9bdd6", "Input set low"), ("high", "#34495e", "Input set high")):
+        vals = (d[f"net_{side}"] - base).to_numpy()
+        data.append({
+            "type": "bar", "y": d["label"].tolist(), "x": vals, "base": base, "orientation": "h", "name": name,
+            "marker": {"color": colr}, "text": d[f"{side}_text"].tolist(), "textposition": "outside",
+            "cliponaxis": False, "textfont": {"size": 12},
+            "customdata": np.stack([d[f"{side}_text"], [money(v, signed=True) for v in d[f"net_{side}"]],
+                                    [money(v, signed=True) for v in vals]], axis=-1),
+            "hovertemplate": "<b>%{y}</b> = %{customdata[0]}<br>Expected net %{customdata[1]} "
+                             "(%{customdata[2]} vs now)<extra></extra>",
+        })
+    lo = float(min(d["net_low"].min(), d["net_high"].min(), base, 0))
+    hi = float(max(d["net_low"].max(), d["net_high"].max(), base, 0))
+    lay = _layout(height or max(320, 100 + 34 * len(d)), top=60, barmode="overlay", bargap=0.35,
+                  xaxis=_axis(title="Expected net over the agreement", **money_axis(lo, hi, pad=0.16)),
+                  yaxis=_axis(showgrid=False, ticksuffix="  ", type="category"))
+    lay["legend"] |= {"x": 1, "xanchor": "right"}
+    lay["shapes"] = [*_tints(lo, hi), _vline(0), _vline(base, color=INK, width=2, dash="dot")]
+    lay["annotations"] = [{"x": base, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom",
+                           "showarrow": False, "text": f"{base_label}: {money(base, signed=True)}",
+                           "font": {"size": 12}, "xanchor": "center"}]
+    return _figure(data, lay)
+
+
+def heatmap(grid: pd.DataFrame, x_labels: Mapping[float, str], y_labels: Mapping[float, str], *,
+            x_title: str, y_title: str, current: tuple[float, float] | None = None,
+            height: int = 460) -> go.Figure:
+    """Expected net over a grid of two inputs (diverging: LOSS below zero, SAVINGS above)."""
+    xs = sorted(grid["x"].unique())
+    ys = sorted(grid["y"].unique())
+    z = grid.pivot_table(index="y", columns="x", values="expected_net").reindex(index=ys, columns=xs)
+    zv = z.to_numpy()
+    zmax = float(np.nanmax(np.abs(zv))) if np.isfinite(zv).any() else 1.0
+    zmax = zmax or 1.0
+    text = [[money(v, signed=True) for v in row] for row in zv]
+    xt = [x_labels.get(v, f"{v:g}") for v in xs]
+    yt = [y_labels.get(v, f"{v:g}") for v in ys]
+    vals, ticks = money_ticks(-zmax, zmax, 4)
+    data: list[dict[str, Any]] = [{
+        "type": "heatmap", "z": zv, "x": xt, "y": yt, "zmid": 0, "zmin": -zmax, "zmax": zmax, "text": text,
+        "texttemplate": "%{text}", "textfont": {"size": 12},
+        "colorscale": [[0, LOSS], [0.5, "#f7f7f7"], [1, SAVINGS]],
+        "colorbar": {"title": {"text": "Expected net", "side": "right"}, "tickvals": vals, "ticktext": ticks,
+                     "thickness": 14, "outlinewidth": 0},
+        "hovertemplate": f"{x_title}: %{{x}}<br>{y_title}: %{{y}}<br>Expected net: %{{text}}<extra></extra>",
+        "xgap": 2, "ygap": 2,
+    }]
+    lay = _layout(height, top=36,
+                  xaxis=_axis(title=x_title, type="category", showgrid=False, categoryorder="array", categoryarray=xt),
+                  yaxis=_axis(title=y_title, type="category", showgrid=False, categoryorder="array", categoryarray=yt))
+    if current is not None and current[0] in xs and current[1] in ys:
+        i, j = xs.index(current[0]), ys.index(current[1])
+        lay["shapes"].append({"type": "rect", "xref": "x", "yref": "y", "x0": i - 0.5, "x1": i + 0.5,
+                              "y0": j - 0.5, "y1": j + 0.5, "line": {"color": INK, "width": 3}})
+        lay["annotations"].append({"x": 0, "y": 1, "xref": "paper", "yref": "paper", "xanchor": "left",
+                                   "yanchor": "bottom", "showarrow": False, "font": {"size": 12, "color": NEUTRAL},
+                                   "text": "▢ outlined: your current assumptions"})
+    return _figure(data, lay)
+
+
+def break_even_chart(df: pd.DataFrame, colors: Mapping[str, str], current: float, *,
+                     height: int | None = None) -> go.Figure:
+    """The true savings effect each track needs to break even (dots), against the assumed
+    effect (dotted line): tracks left of the line break even under the assumption."""
+    d = df.dropna(subset=["value"]).sort_values("value", ascending=False, kind="stable")
+    vals = [*d["value"].tolist(), current, 0.0]
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 0.01
+    data = [{
+        "type": "scatter", "x": d["value"].tolist(), "y": d["track"].tolist(), "mode": "markers+text",
+        "marker": {"size": 14, "color": [colors.get(t, NEUTRAL) for t in d["track"]],
+                   "line": {"color": "white", "width": 1.5}},
+        "text": [pct(v, 1) for v in d["value"]], "textposition": "middle right", "cliponaxis": False,
+        "hovertemplate": "<b>%{y}</b> breaks even at a true savings effect of %{text}<extra></extra>",
+        "showlegend": False,
+    }]
+    lay = _layout(height or max(260, 90 + 30 * len(d)), legend=False, top=40,
+                  xaxis=_axis(title="True savings effect needed to break even",
+                              tickformat=".1%", range=[lo - 0.08 * span, hi + 0.2 * span]),
+                  yaxis=_axis(showgrid=False, ticksuffix="  ", type="category",
+                              categoryorder="array", categoryarray=d["track"].tolist()[::-1]))
+    lay["shapes"] = [
+        {"type": "rect", "x0": lo - span, "x1": current, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+         "fillcolor": SAVINGS_TINT, "line": {"width": 0}, "layer": "below"},
+        _vline(current, color=INK, width=2, dash="dot"),
+    ]
+    lay["annotations"] = [{"x": current, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom",
+                           "showarrow": False, "text": f"Your assumption: {pct(current, 1)}",
+                           "font": {"size": 12}}]
+    return _figure(data, lay)

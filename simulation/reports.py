@@ -1,0 +1,685 @@
+"""Exports with provenance: CSV, Excel, PNG, a board-ready PowerPoint, one-file HTML and PDF.
+
+Every export carries its provenance — scenario name, seed, trials, rules version
+(:func:`simulation.catalog.rules_version`), acosim version and the date — so that any number
+in it can be reproduced: CSV files start with ``# key: value`` lines (read them back with
+``pandas.read_csv(..., comment="#")``), the workbook has a *Provenance* sheet and document
+properties, every slide has a footer, and the HTML and PDF reports a provenance block.
+
+All functions return bytes (or text for HTML) so the dashboard can hand them to a download
+button; nothing here imports streamlit. Charts come from :mod:`simulation.charts` (the
+house look); PNG and PDF rendering needs Chrome or Chromium (kaleido finds
+``/usr/bin/chromium``), and every failure there is a one-line :class:`ReportError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import html
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import __version__, charts
+from .catalog import rules_version
+from .montecarlo import SimulationResult
+from .montecarlo import by_year as mc_by_year
+from .montecarlo import summary as mc_summary
+from .scenario import SCHEMA_VERSION, Scenario, calibrated_defaults, default_source
+from .text import money, pct
+
+EXCEL_MAX_ROWS = 1_048_576
+#: Trials written to the workbook's *Per trial* sheet (the CSV export has every trial).
+XLSX_TRIAL_ROWS = 200_000
+
+
+class ReportError(RuntimeError):
+    """An export could not be produced (e.g. no browser to draw charts); one line."""
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a set of numbers comes from: enough to reproduce every one of them."""
+
+    scenario: str
+    seed: int
+    trials: int
+    rules_version: str
+    created: str          # ISO 8601, UTC, to the second
+    acosim_version: str = __version__
+    schema_version: int = SCHEMA_VERSION
+    years: str = ""
+
+    @property
+    def date(self) -> str:
+        return self.created[:10]
+
+    def items(self) -> list[tuple[str, str]]:
+        """(label, value) pairs in reading order."""
+        out = [("Scenario", self.scenario), ("Seed", str(self.seed)),
+               ("Simulated futures (trials)", f"{self.trials:,}")]
+        if self.years:
+            out.append(("Agreement years", self.years))
+        out += [("Rules version", self.rules_version), ("acosim version", self.acosim_version),
+                ("Scenario schema version", str(self.schema_version)), ("Created (UTC)", self.created)]
+        return out
+
+    def line(self) -> str:
+        """One line for footers: scenario · seed · trials · rules · date."""
+        return (f"{self.scenario} · seed {self.seed} · {self.trials:,} futures · rules "
+                f"{self.rules_version} · acosim {self.acosim_version} · {self.date}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "seed": self.seed, "trials": self.trials,
+                "years": self.years, "rules_version": self.rules_version,
+                "acosim_version": self.acosim_version, "schema_version": self.schema_version,
+                "created": self.created}
+
+
+def provenance(source: SimulationResult | Scenario, *, name: str | None = None,
+               created: datetime | None = None) -> Provenance:
+    """The provenance of a simulation result (or of a scenario about to be simulated)."""
+    scenario = source.scenario if isinstance(source, SimulationResult) else source
+    seed = source.seed if isinstance(source, SimulationResult) else scenario.seed
+    trials = source.trials if isinstance(source, SimulationResult) else scenario.trials
+    years = scenario.years
+    stamp = (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    return Provenance(scenario=name or scenario.name, seed=int(seed), trials=int(trials),
+                      rules_version=rules_version(), created=stamp,
+                      years=f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0]))
+
+
+# --------------------------------------------------------------------------- words and tables
+
+
+def recommendation(summary: pd.DataFrame, years: int | None = None) -> str:
+    """The result in plain words, for a board: which track pays the most on average, how
+    often it means owing CMS and how bad the bad case is, and the safest alternative.
+
+    Reuses the dashboard's :func:`simulation.charts.tradeoff_text` (one wording everywhere),
+    without its markdown. ``years`` defaults to the agreement length in ``summary.attrs``.
+    """
+    n = years or len(summary.attrs.get("years", ())) or 1
+    return " ".join(s.replace("**", "") for s in charts.tradeoff_text(summary, n))
+
+
+#: Summary columns as a reader sees them: machine name -> (label, kind).
+SUMMARY_LABELS: dict[str, tuple[str, str]] = {
+    "track": ("Track", "text"),
+    "code": ("Catalog code", "text"),
+    "expected_net": ("Expected net ($)", "money"),
+    "mcse": ("Monte Carlo error of expected net ($)", "money"),
+    "expected_earned": ("Expected settlement ($)", "money"),
+    "expected_shared_savings": ("Expected shared savings ($)", "money"),
+    "expected_shared_losses": ("Expected shared losses ($)", "money"),
+    "p_any_payment": ("Chance of any payment", "prob"),
+    "p_owe_cms": ("Chance of owing CMS", "prob"),
+    "p_net_loss": ("Chance of ending behind", "prob"),
+    "p5": ("Bad case, 5th percentile ($)", "money"),
+    "p25": ("25th percentile ($)", "money"),
+    "p50": ("Median ($)", "money"),
+    "p75": ("75th percentile ($)", "money"),
+    "p95": ("Good case, 95th percentile ($)", "money"),
+    "es5": ("Average of the worst 5% ($)", "money"),
+    "largest_allowed_loss": ("Largest loss the rules allow ($)", "money"),
+    "rules_carried": ("Rules carried past the catalog's years", "bool"),
+}
+
+
+def summary_for_export(summary: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` with reader-friendly column names (unknown columns keep their name)."""
+    return summary.rename(columns={k: v[0] for k, v in SUMMARY_LABELS.items()})
+
+
+def _fmt_value(value: Any, unit: str) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        return value
+    if unit.startswith("$"):
+        return f"${value:,.0f}"
+    if unit in ("share", "share of benchmark", "share of avoided spending", "per year", "probability"):
+        return pct(float(value), 2)
+    if unit in ("year", "agreement year"):
+        return str(value)
+    if unit == "score 0-1":
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:g}"
+
+
+def assumptions_table(scenario: Scenario) -> pd.DataFrame:
+    """Every input of the scenario as a reader sees it: section, input, value, unit, path
+    and, for a calibrated default left unchanged, its source."""
+    rows = []
+    calibrated = calibrated_defaults()
+    for section, info in Scenario.model_fields.items():
+        if section in ("schema_version", "tracks", "name", "trials", "seed"):
+            continue
+        model = info.annotation
+        obj = getattr(scenario, section)
+        for name, field_info in model.model_fields.items():  # type: ignore[union-attr]
+            extra = field_info.json_schema_extra if isinstance(field_info.json_schema_extra, dict) else {}
+            value = getattr(obj, name)
+            unit = str(extra.get("unit", ""))
+            key = extra.get("default_source")
+            source = default_source(key) if key and value == calibrated[key][0] else ""
+            if name == "enrollment_mix" and value is not None:
+                text = ", ".join(f"{k.replace('_', ' ')} {pct(v, 1)}" for k, v in value.model_dump().items())
+            else:
+                text = _fmt_value(value, unit)
+            rows.append({"section": section.capitalize() if section != "aco" else "ACO",
+                         "input": extra.get("label", name), "value": text, "unit": unit,
+                         "path": f"{section}.{name}", "source": source})
+    for i, choice in enumerate(scenario.tracks, 1):
+        rows.append({"section": "Tracks", "input": f"Track {i}", "value": choice.key, "unit": "",
+                     "path": f"tracks[{i - 1}]", "source": choice.track})
+    rows.append({"section": "Simulation", "input": "Simulated futures", "value": f"{scenario.trials:,}",
+                 "unit": "trials", "path": "trials", "source": ""})
+    rows.append({"section": "Simulation", "input": "Random seed", "value": str(scenario.seed),
+                 "unit": "", "path": "seed", "source": ""})
+    return pd.DataFrame(rows)
+
+
+def per_trial_table(result: SimulationResult) -> pd.DataFrame:
+    """Net result over the agreement per trial (rows, numbered from 1) and track (columns)."""
+    df = pd.DataFrame(result.net_total, columns=list(result.keys))
+    df.index = pd.RangeIndex(1, result.trials + 1, name="trial")
+    return df
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv(df: pd.DataFrame, prov: Provenance, *, index: bool = False, what: str = "") -> bytes:
+    buf = io.StringIO()
+    buf.write(f"# acosim export{': ' + what if what else ''}\n")
+    for label, value in prov.items():
+        buf.write(f"# {label}: {value}\n")
+    df.to_csv(buf, index=index, lineterminator="\n")
+    return buf.getvalue().encode("utf-8")
+
+
+def summary_csv(summary: pd.DataFrame, prov: Provenance) -> bytes:
+    """The per-track summary as CSV (machine column names), provenance in ``#`` lines."""
+    return _csv(summary, prov, what="summary per track")
+
+
+def trials_csv(result: SimulationResult, prov: Provenance | None = None) -> bytes:
+    """Net over the agreement per trial and track as CSV, provenance in ``#`` lines."""
+    return _csv(per_trial_table(result), prov or provenance(result), index=True,
+                what="net result per trial and track ($)")
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+_SHEET_BAD = str.maketrans(dict.fromkeys("[]:*?/\\", " "))
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    base = name.translate(_SHEET_BAD).strip()[:31] or "Sheet"
+    out, i = base, 2
+    while out.lower() in taken:
+        out = f"{base[:28]} {i}"
+        i += 1
+    taken.add(out.lower())
+    return out
+
+
+def xlsx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
+               by_year: pd.DataFrame | None = None, prov: Provenance | None = None,
+               extra_sheets: Mapping[str, pd.DataFrame] | None = None,
+               max_trial_rows: int = XLSX_TRIAL_ROWS) -> bytes:
+    """An Excel workbook: *Summary* (friendly headers, money and % formats), *By year*,
+    *Per trial* (net per trial per track; the first ``max_trial_rows`` trials, which the
+    *Provenance* sheet then says), *Assumptions*, any ``extra_sheets`` (e.g. the side-by-side
+    table of :func:`simulation.compare.compare_scenarios`) and *Provenance*. Numbers are
+    stored unrounded so they equal the engine's values."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    summary = summary if summary is not None else mc_summary(result)
+    by_year = by_year if by_year is not None else mc_by_year(result)
+    prov = prov or provenance(result)
+    wb = Workbook(write_only=True)
+    wb.properties.title = f"acosim results: {prov.scenario}"
+    wb.properties.creator = f"acosim {prov.acosim_version}"
+    wb.properties.description = prov.line()
+    wb.properties.keywords = f"seed={prov.seed}; trials={prov.trials}; rules={prov.rules_version}"
+    bold = Font(bold=True)
+    taken: set[str] = set()
+
+    def header(ws, labels):
+        cells = []
+        for label in labels:
+            c = WriteOnlyCell(ws, value=str(label))
+            c.font = bold
+            cells.append(c)
+        ws.append(cells)
+
+    def table(title: str, df: pd.DataFrame, kinds: Mapping[str, str] | None = None, widths: int = 16):
+        ws = wb.create_sheet(_sheet_name(title, taken))
+        cols = list(df.columns)
+        for i in range(len(cols)):
+            ws.column_dimensions[_col_letter(i)].width = widths if i else max(widths, 24)
+        header(ws, cols)
+        formats = {"money": '"$"#,##0;[Red]-"$"#,##0', "prob": "0.0%"}
+        fmt = [formats.get((kinds or {}).get(c, "")) for c in cols]
+        for row in df.itertuples(index=False, name=None):
+            cells = []
+            for value, f in zip(row, fmt, strict=True):
+                value = _excel_value(value)
+                if f and isinstance(value, float):
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.number_format = f
+                    cells.append(cell)
+                else:
+                    cells.append(value)
+            ws.append(cells)
+        return ws
+
+    friendly = summary_for_export(summary)
+    kinds = {v[0]: v[1] for v in SUMMARY_LABELS.values()}
+    table("Summary", friendly, kinds)
+    if by_year is not None and len(by_year):
+        money_cols = [c for c in by_year.columns if c.startswith(("expected_", "cum_net_")) or c.endswith("_pc")]
+        prob_cols = [c for c in by_year.columns if c.startswith("p_")]
+        table("By year", by_year, {**dict.fromkeys(money_cols, "money"), **dict.fromkeys(prob_cols, "prob")})
+    trials = per_trial_table(result)
+    shown = trials.iloc[:min(max_trial_rows, EXCEL_MAX_ROWS - 1)]
+    ws = wb.create_sheet(_sheet_name("Per trial", taken))
+    ws.column_dimensions["A"].width = 10
+    header(ws, ["trial", *shown.columns])
+    for i, row in zip(shown.index, shown.to_numpy(), strict=True):
+        ws.append([int(i), *(float(v) for v in row)])
+    table("Assumptions", assumptions_table(result.scenario).drop(columns="path"), widths=22)
+    for title, df in (extra_sheets or {}).items():
+        table(title, df)
+    ws = wb.create_sheet(_sheet_name("Provenance", taken))
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 60
+    header(ws, ["Item", "Value"])
+    for label, value in prov.items():
+        ws.append([label, value])
+    if len(shown) < len(trials):
+        ws.append(["Per trial sheet", f"the first {len(shown):,} of {len(trials):,} trials (the CSV export "
+                                      "has every trial)"])
+    ws.append(["Reproduce", "acosim simulate --scenario FILE --seed "
+                            f"{prov.seed} --trials {prov.trials} (same rules version)"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _col_letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def _excel_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value)
+    return value
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def key_figures(result: SimulationResult, summary: pd.DataFrame | None = None,
+                by_year: pd.DataFrame | None = None, *, max_tracks: int = 6) -> dict[str, go.Figure]:
+    """The charts a board needs, titled: the range of outcomes, average against bad case,
+    and the cumulative net year by year (the best tracks by expected net)."""
+    summary = summary if summary is not None else mc_summary(result)
+    colors = charts.color_map(result.keys, [c.track for c in result.choices])
+    top = summary.sort_values("expected_net", ascending=False, kind="stable")["track"].head(max_tracks).tolist()
+    quant = charts.quantile_table(result.net_total, result.keys)
+    figs = {"Range of outcomes over the agreement": charts.distribution(quant, summary, colors, tracks=top)}
+    if len(top) > 1:
+        figs["Average result against the bad case"] = charts.risk_return(
+            summary[summary["track"].isin(top)], colors)
+    if result.scenario.aco.agreement_years > 1:
+        by_year = by_year if by_year is not None else mc_by_year(result)
+        figs["Cumulative net, year by year"] = charts.fan(by_year, colors, top[:3])
+    return figs
+
+
+def _run_async(coro_factory):
+    """Run an async function to completion from sync code, even inside a running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_factory())).result()
+
+
+def figures_png(figures: Mapping[str, go.Figure], *, width: int = 1100, height: int | None = None,
+                scale: float = 2.0, fmt: str = "png", timeout: float = 120.0) -> dict[str, bytes]:
+    """Each figure as a PNG (or ``fmt``: 'svg', 'pdf', 'jpeg'), all in one browser session.
+
+    ``height`` defaults to each figure's own layout height (else 500 px). Raises
+    :class:`ReportError` if Chrome/Chromium cannot be started or a figure cannot be drawn.
+    """
+    if not figures:
+        return {}
+    try:
+        import kaleido
+    except ImportError:
+        raise ReportError("chart images need the kaleido package (pip install kaleido)") from None
+
+    async def render():
+        out = {}
+        async with kaleido.Kaleido(n=1, timeout=timeout, mathjax=False) as k:
+            for title, fig in figures.items():
+                h = height or (fig.layout.height if fig.layout.height else 500)
+                out[title] = await k.calc_fig(fig, opts={"format": fmt, "width": width, "height": h,
+                                                         "scale": scale})
+        return out
+
+    try:
+        return _run_async(render)
+    except Exception as exc:  # kaleido/choreographer raise many kinds; the user needs one line
+        message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        raise ReportError(f"cannot draw the charts as images ({exc.__class__.__name__}: {message}); "
+                          "kaleido needs Chrome or Chromium (e.g. /usr/bin/chromium)") from None
+
+
+def figure_png(fig: go.Figure, **kw: Any) -> bytes:
+    """One figure as PNG bytes (see :func:`figures_png`)."""
+    return figures_png({"figure": fig}, **kw)["figure"]
+
+
+# --------------------------------------------------------------------------- PowerPoint
+
+
+def _short_source(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _key_numbers(summary: pd.DataFrame, n: int = 6) -> pd.DataFrame:
+    top = summary.sort_values("expected_net", ascending=False, kind="stable").head(n)
+    return pd.DataFrame({
+        "Track": top["track"],
+        "Expected net": top["expected_net"].map(lambda v: money(v, signed=True)),
+        "Chance of owing CMS": top["p_owe_cms"].map(lambda v: pct(v, 0)),
+        "Bad case (1 in 20)": top["p5"].map(lambda v: money(v, signed=True)),
+        "Good case (1 in 20)": top["p95"].map(lambda v: money(v, signed=True)),
+    })
+
+
+def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
+               figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
+               prov: Provenance | None = None, recommendation_text: str | None = None,
+               title: str | None = None) -> bytes:
+    """A board-ready deck: title, the recommendation with the key numbers, one slide per
+    chart, the assumptions table; the provenance line in every slide's footer.
+
+    Charts: ``images`` (title -> PNG bytes, e.g. from :func:`figures_png`) if given, else
+    ``figures`` rendered here, else :func:`key_figures`.
+    """
+    from pptx import Presentation
+    from pptx.dml.color import RGBColor
+    from pptx.util import Emu, Inches, Pt
+
+    summary = summary if summary is not None else mc_summary(result)
+    prov = prov or provenance(result)
+    text = recommendation_text or recommendation(summary, len(result.years))
+    if images is None:
+        images = figures_png(figures if figures is not None else key_figures(result, summary))
+    ink, grey = RGBColor(0x1F, 0x29, 0x33), RGBColor(0x5F, 0x6B, 0x7A)
+
+    prs = Presentation()
+    width, height = Inches(13.333), Inches(7.5)  # 16:9
+    prs.slide_width, prs.slide_height = width, height
+    blank = prs.slide_layouts[6]
+    prs.core_properties.title = title or prov.scenario
+    prs.core_properties.author = f"acosim {prov.acosim_version}"
+    prs.core_properties.comments = prov.line()
+    prs.core_properties.keywords = f"seed={prov.seed}; trials={prov.trials}; rules={prov.rules_version}"
+
+    def textbox(slide, left, top, w, h, text, size, *, bold=False, color=ink):
+        box = slide.shapes.add_textbox(left, top, w, h)
+        frame = box.text_frame
+        frame.word_wrap = True
+        para = frame.paragraphs[0]
+        run = para.add_run()
+        run.text = text
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        run.font.color.rgb = color
+        return box
+
+    def new_slide(heading: str | None):
+        slide = prs.slides.add_slide(blank)
+        if heading:
+            textbox(slide, Inches(0.6), Inches(0.35), width - Inches(1.2), Inches(0.9), heading, 30, bold=True)
+        textbox(slide, Inches(0.6), height - Inches(0.55), width - Inches(1.2), Inches(0.4),
+                "Source: acosim · " + prov.line(), 10, color=grey)
+        return slide
+
+    def add_table(slide, df: pd.DataFrame, top, col_widths=None, size=12, row_height=0.4):
+        rows, cols = len(df) + 1, len(df.columns)
+        shape = slide.shapes.add_table(rows, cols, Inches(0.6), top, width - Inches(1.2),
+                                       Inches(row_height) * rows)
+        tbl = shape.table
+        if col_widths:
+            total = width - Inches(1.2)
+            for i, share in enumerate(col_widths):
+                tbl.columns[i].width = Emu(int(total * share))
+        for j, name in enumerate(df.columns):
+            tbl.cell(0, j).text = str(name)
+        for i, row in enumerate(df.itertuples(index=False, name=None), 1):
+            for j, value in enumerate(row):
+                tbl.cell(i, j).text = "" if value is None else str(value)
+        for cell in (tbl.cell(i, j) for i in range(rows) for j in range(cols)):
+            for para in cell.text_frame.paragraphs:
+                for run in para.runs:
+                    run.font.size = Pt(size)
+        return tbl
+
+    # 1. title
+    slide = new_slide(None)
+    textbox(slide, Inches(0.8), Inches(2.3), width - Inches(1.6), Inches(1.4), title or prov.scenario, 40, bold=True)
+    textbox(slide, Inches(0.8), Inches(3.8), width - Inches(1.6), Inches(0.8),
+            "Medicare ACO risk tracks: what we could win or lose", 22, color=grey)
+    textbox(slide, Inches(0.8), Inches(4.6), width - Inches(1.6), Inches(0.8),
+            f"{prov.trials:,} simulated futures · agreement {prov.years} · {prov.date}", 16, color=grey)
+    # 2. recommendation
+    slide = new_slide("Recommendation")
+    textbox(slide, Inches(0.6), Inches(1.3), width - Inches(1.2), Inches(2.2), text, 20)
+    add_table(slide, _key_numbers(summary), Inches(3.8), [0.28, 0.18, 0.18, 0.18, 0.18], size=14)
+    # 3. charts
+    for heading, png in images.items():
+        slide = new_slide(heading)
+        pic = slide.shapes.add_picture(io.BytesIO(png), Inches(0.6), Inches(1.3))
+        box_w, box_h = width - Inches(1.2), height - Inches(2.1)
+        ratio = min(box_w / pic.width, box_h / pic.height)
+        pic.width, pic.height = int(pic.width * ratio), int(pic.height * ratio)
+        pic.left = int((width - pic.width) / 2)
+    # 4. assumptions, 12 rows a slide (a long source wraps to a second line)
+    table = assumptions_table(result.scenario)
+    table = table.assign(source=table["source"].map(_short_source))[["section", "input", "value", "source"]]
+    table.columns = ["Section", "Input", "Value", "Source of the default"]
+    per = 12
+    pages = max(1, math.ceil(len(table) / per))
+    for p in range(pages):
+        slide = new_slide("Assumptions" + (f" ({p + 1} of {pages})" if pages > 1 else ""))
+        add_table(slide, table.iloc[p * per:(p + 1) * per], Inches(1.2), [0.12, 0.3, 0.22, 0.36],
+                  size=11, row_height=0.36)
+    buf = io.BytesIO()
+    prs.save(buf)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- HTML / PDF
+
+_CSS = """
+body { font-family: "Source Sans 3", "Helvetica Neue", Arial, sans-serif; color: #1f2933;
+       max-width: 1100px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.45; }
+h1 { font-size: 2rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #e6e9ee; }
+.prov { color: #5f6b7a; font-size: .9rem; } .rec { font-size: 1.2rem; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { border-bottom: 1px solid #e6e9ee; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+img.chart { width: 100%; height: auto; } section { break-inside: avoid; }
+dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { color: #5f6b7a; }
+footer { margin-top: 3rem; color: #5f6b7a; font-size: .8rem; }
+"""
+
+
+def _html_table(df: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False, name=None):
+        cells = "".join(
+            f'<td class="num">{html.escape(str(v))}</td>' if c in numeric else f"<td>{html.escape(str(v))}</td>"
+            for c, v in zip(df.columns, row, strict=True))
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
+    s = summary.sort_values("expected_net", ascending=False, kind="stable")
+    return pd.DataFrame({
+        "Track": s["track"],
+        "Expected net": s["expected_net"].map(lambda v: money(v, signed=True)),
+        "Chance of owing CMS": s["p_owe_cms"].map(lambda v: pct(v, 1)),
+        "Chance of ending behind": s["p_net_loss"].map(lambda v: pct(v, 1)),
+        "Bad case (5th pct)": s["p5"].map(lambda v: money(v, signed=True)),
+        "Median": s["p50"].map(lambda v: money(v, signed=True)),
+        "Good case (95th pct)": s["p95"].map(lambda v: money(v, signed=True)),
+    })
+
+
+def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None,
+                figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
+                prov: Provenance | None = None, recommendation_text: str | None = None,
+                title: str | None = None) -> str:
+    """A one-file HTML report: title, provenance, recommendation, summary table, the charts
+    and the assumptions. Interactive Plotly charts with plotly.js embedded once in the page
+    (works offline); with ``images`` (title -> PNG) static pictures instead and no script,
+    which is what :func:`report_pdf` prints. All text is HTML-escaped."""
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs
+
+    summary = summary if summary is not None else mc_summary(result)
+    prov = prov or provenance(result)
+    text = recommendation_text or recommendation(summary, len(result.years))
+    heading = title or prov.scenario
+    parts = []
+    if images is not None:
+        for name, png in images.items():
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f'<section><h2>{html.escape(name)}</h2><img class="chart" alt="{html.escape(name)}" '
+                         f'src="data:image/png;base64,{data}"></section>')
+        script = ""
+    else:
+        figs = figures if figures is not None else key_figures(result, summary)
+        for i, (name, fig) in enumerate(figs.items()):
+            div = pio.to_html(fig, full_html=False, include_plotlyjs=False, config=charts.CONFIG,
+                              div_id=f"chart-{i + 1}")
+            parts.append(f"<section><h2>{html.escape(name)}</h2>{div}</section>")
+        script = f'<script type="text/javascript">{get_plotlyjs()}</script>'
+    meta = html.escape(json.dumps(prov.as_dict()), quote=True)
+    prov_list = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in prov.items())
+    assumptions = assumptions_table(result.scenario).drop(columns=["path"])
+    assumptions.columns = ["Section", "Input", "Value", "Unit", "Source of the default"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(heading)} — acosim report</title>
+<meta name="generator" content="acosim {html.escape(prov.acosim_version)}">
+<meta name="acosim-provenance" content="{meta}">
+<style>{_CSS}</style>
+{script}
+</head><body>
+<header><h1>{html.escape(heading)}</h1>
+<p class="prov">Medicare ACO risk tracks · {html.escape(prov.line())}</p></header>
+<section><h2>Recommendation</h2><p class="rec">{html.escape(text)}</p></section>
+<section><h2>Summary by track</h2>
+{_html_table(_summary_display(summary), numeric=("Expected net", "Chance of owing CMS", "Chance of ending behind", "Bad case (5th pct)", "Median", "Good case (95th pct)"))}
+<p class="prov">Net result over the whole agreement after the ACO's own costs; chances and cases over
+{prov.trials:,} simulated futures.</p></section>
+{"".join(parts)}
+<section><h2>Assumptions</h2>{_html_table(assumptions)}</section>
+<section id="provenance"><h2>Provenance</h2><dl>{prov_list}</dl></section>
+<footer>Made with acosim {html.escape(prov.acosim_version)}. Re-run with the same scenario, seed and
+trials under rules {html.escape(prov.rules_version)} to reproduce every number.</footer>
+</body></html>
+"""
+
+
+def find_browser() -> str | None:
+    """Chrome or Chromium for printing PDFs: ``$ACOSIM_CHROMIUM``, else the first on PATH."""
+    env = os.environ.get("ACOSIM_CHROMIUM")
+    if env and Path(env).exists():
+        return env
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def report_pdf(result: SimulationResult, *, summary: pd.DataFrame | None = None,
+               figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
+               prov: Provenance | None = None, recommendation_text: str | None = None,
+               title: str | None = None, browser: str | None = None, timeout: float = 120.0) -> bytes:
+    """The HTML report with static chart images, printed to PDF by headless Chrome/Chromium.
+
+    Raises :class:`ReportError` (one line) if no browser is found or printing fails."""
+    browser = browser or find_browser()
+    if not browser:
+        raise ReportError("PDF export needs Chrome or Chromium and none was found; install one or set "
+                          "ACOSIM_CHROMIUM to its path (the HTML report needs neither)")
+    summary = summary if summary is not None else mc_summary(result)
+    if images is None:
+        images = figures_png(figures if figures is not None else key_figures(result, summary), scale=1.5)
+    page = report_html(result, summary=summary, images=images, prov=prov,
+                       recommendation_text=recommendation_text, title=title)
+    with tempfile.TemporaryDirectory(prefix="acosim-pdf-") as tmp:
+        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
+        src.write_text(page, encoding="utf-8")
+        cmd = [browser, "--headless", "--disable-gpu", "--no-first-run", "--no-pdf-header-footer",
+               f"--user-data-dir={Path(tmp) / 'profile'}", f"--print-to-pdf={out}", src.as_uri()]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"printing the PDF took longer than {timeout:g} s; try again") from None
+        except OSError as exc:
+            raise ReportError(f"cannot start {browser} to print the PDF ({exc.strerror or exc})") from None
+        if not out.exists() or out.stat().st_size == 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+            raise ReportError(f"the browser did not print the PDF (exit {proc.returncode}: {detail[0][:160]})")
+        return out.read_bytes()

@@ -1,0 +1,147 @@
+"""One journey through every page of the dashboard in headless Chromium.
+
+Starts ``streamlit run app.py`` on a free port, opens each page from the navigation, changes
+an input, enters an invalid one, and fails on any Streamlit exception box. Needs
+/usr/bin/chromium (skipped otherwise; never ``playwright install``). The first page waits
+long enough for a cold start, when the settlement kernel is compiled (~20 s, more on a busy
+machine).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+COLD_START_S = 300
+PAGE_S = 180
+EXCEPTION = '[data-testid="stException"]'
+
+READY_JS = """(minPlots) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-stale="true"], [data-testid="stSkeleton"]')) return false;
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot')).filter(p => p.offsetParent !== null);
+  return plots.length >= minPlots && plots.every(p => p._fullLayout && p.querySelector('.main-svg'));
+}"""
+SIGNATURE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .map(p => JSON.stringify((p.data || []).map(t => [t.x, t.y]))).join('|')"""
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} not found", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log_path, "w") as log:
+        yield from _serve(port, log, log_path)
+
+
+def _serve(port: int, log, log_path: Path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"streamlit exited with {proc.returncode}; see {log_path}"
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "streamlit did not start within 90 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        pg = ctx.new_page()
+        pg.set_default_timeout(PAGE_S * 1000)
+        yield pg
+        browser.close()
+
+
+def _ready(pg, plots: int = 0, timeout_s: float = PAGE_S) -> None:
+    pg.wait_for_function(READY_JS, arg=plots, timeout=timeout_s * 1000, polling=100)
+    assert pg.locator(EXCEPTION).count() == 0, pg.locator(EXCEPTION).first.inner_text()
+
+
+def _open(pg, title: str, plots: int) -> None:
+    pg.locator('[data-testid="stTopNavLink"]', has_text=title).first.click()
+    pg.get_by_role("heading", name=title, exact=True).wait_for()
+    _ready(pg, plots)
+
+
+def test_journey_through_every_page(page, app_url):
+    pg = page
+    pg.goto(app_url)
+    _ready(pg, 2, COLD_START_S)
+    assert pg.get_by_role("heading", name="Compare tracks", exact=True).is_visible()
+    story = pg.locator(".st-key-story").inner_text()
+    assert "on average" in story
+
+    # change one input: the charts redraw with new numbers
+    pg.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="ACO").first.click()
+    _ready(pg, 2)
+    before = pg.evaluate(SIGNATURE_JS)
+    box = pg.get_by_label("Assigned beneficiaries", exact=True)
+    box.fill("30000")
+    box.press("Enter")
+    pg.wait_for_function("([b, js]) => eval(js)() !== b", arg=[before, SIGNATURE_JS], timeout=PAGE_S * 1000)
+    _ready(pg, 2)
+    assert "30,000 beneficiaries" in pg.locator('[data-testid="stMain"]').inner_text()
+
+    # an invalid input: a message beside the field, no traceback, the last valid results stay
+    box.fill("500")
+    box.press("Enter")
+    message = pg.locator('[data-testid="stSidebar"] [data-testid="stAlert"]', has_text="you entered 500")
+    message.wait_for()
+    _ready(pg, 2)
+    assert "30,000 beneficiaries" in pg.locator('[data-testid="stMain"]').inner_text()
+    box.fill("20000")
+    box.press("Enter")
+    message.wait_for(state="detached")
+    _ready(pg, 2)
+
+    _open(pg, "Agreement period", 2)
+    _open(pg, "What drives the result", 3)
+    for title in ("Settlement walkthrough", "Learn"):  # built alongside; present when their files are
+        if pg.locator('[data-testid="stTopNavLink"]', has_text=title).count():
+            pg.locator('[data-testid="stTopNavLink"]', has_text=title).first.click()
+            pg.wait_for_timeout(500)
+            _ready(pg)
+    _open(pg, "Compare tracks", 2)
+    assert "20,000 beneficiaries" in pg.locator('[data-testid="stMain"]').inner_text()
