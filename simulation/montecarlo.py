@@ -219,7 +219,8 @@ class SimulationResult:
     years: list[int]
     earned_tyk: np.ndarray   # (tracks, years, trials) internal layout
     costs_yt: np.ndarray     # (years, trials)
-    draws: Draws             # the random inputs of every trial
+    draws: Draws             # the random inputs of the first chunk of trials (see draws_for)
+    year_means: dict[str, np.ndarray] = field(default_factory=dict)  # per-year mean inputs
     seconds: float = 0.0
     rng_seconds: float = 0.0
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -259,6 +260,22 @@ class SimulationResult:
     def index(self, key: str) -> int:
         return self.keys.index(key)
 
+    def draws_for(self, trial: int) -> tuple[Draws, int]:
+        """The random inputs of the chunk holding ``trial`` and its column there.
+
+        Only the first chunk is kept in memory; any other is drawn again from the seed,
+        which gives exactly the same numbers.
+        """
+        if not 0 <= trial < self.trials:
+            raise IndexError(f"trial {trial} is outside 0-{self.trials - 1}")
+        ci, col = divmod(trial, CHUNK)
+        if ci == 0:
+            return self.draws, col
+        s = self.scenario
+        ss = _chunk_seeds(self.seed, self.trials)[ci]
+        size = min(CHUNK, self.trials - ci * CHUNK)
+        return _build_draws(s, _standard_draws(ss, size, s.aco.agreement_years)), col
+
     def settlement_inputs(self, key: str, trial: int, year_index: int) -> tuple[TrackRules, dict[str, Any]]:
         """The exact rules and arguments that settled ``trial`` in ``year_index`` under ``key``.
 
@@ -266,7 +283,8 @@ class SimulationResult:
         """
         k = self.index(key)
         yp = self.plans[k][year_index]
-        rows = _year_rows(self.scenario, self.draws, year_index, trial)
+        draws, col = self.draws_for(trial)
+        rows = _year_rows(self.scenario, draws, year_index, col)
         kw = _job_inputs(self.choices[k], yp, self.scenario, year_index, rows)
         args = {name: v.item() if isinstance(v, np.ndarray | np.generic) else v for name, v in kw.items()}
         return yp.rules, args
@@ -285,8 +303,8 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     keys = [c.key for c in s.tracks]
     earned = np.empty((len(s.tracks), years, n))
     costs = np.empty((years, n))
-    draws = Draws(np.empty(n), *(np.empty((years, n)) for _ in range(5)),
-                  np.empty((years, n), dtype=bool), np.empty((years, n), dtype=bool))
+    first: Draws | None = None
+    sums: dict[str, np.ndarray] = {}
     rng_seconds = 0.0
     n_ben = s.aco.beneficiaries
     for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
@@ -297,8 +315,8 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
         rng_seconds += time.perf_counter() - t0
         d = _build_draws(s, z)
         del z
-        for f in dataclasses.fields(Draws):
-            getattr(draws, f.name)[..., lo:hi] = getattr(d, f.name)
+        if first is None:
+            first = d
         costs[:, lo:hi] = (s.costs.annual_operating_cost
                            + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
         costs[0, lo:hi] += s.costs.startup_investment
@@ -310,6 +328,7 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
             for name, arr in _year_rows(s, d, t).items():
                 marked[name] = Row(len(matrix))
                 matrix.append(arr)
+                sums.setdefault(name, np.zeros(years))[t] += float(np.sum(arr))
             year_rows.append(marked)
         jobs = [
             (yp.rules, _job_inputs(choice, yp, s, t, year_rows[t]))
@@ -323,7 +342,8 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(
         scenario=s, seed=s.seed, keys=keys, choices=list(s.tracks), plans=plans,
-        years=s.years, earned_tyk=earned, costs_yt=costs, draws=draws,
+        years=s.years, earned_tyk=earned, costs_yt=costs, draws=first,
+        year_means={name: total / n for name, total in sums.items()},
         seconds=time.perf_counter() - t_start, rng_seconds=rng_seconds, notes=notes,
     )
 
@@ -391,13 +411,13 @@ def summary(result: SimulationResult) -> pd.DataFrame:
 def by_year(result: SimulationResult) -> pd.DataFrame:
     """One row per (track, year): expected settlement, chances, the level in force, benchmark."""
     s = result.scenario
-    d = result.draws
+    means = result.year_means
     rows = []
     for k, key in enumerate(result.keys):
         cum = np.cumsum(result.earned_tyk[k] - result.costs_yt, axis=0)
         for t, yp in enumerate(result.plans[k]):
             e = result.earned_tyk[k, t]
-            benchmark = _job_inputs(result.choices[k], yp, s, t, _year_rows(s, d, t))["benchmark"]
+            benchmark = _job_inputs(result.choices[k], yp, s, t, {n: v[t] for n, v in means.items()})["benchmark"]
             rows.append({
                 "track": key, "year": result.years[t], "agreement_year": t + 1, "level": yp.code,
                 "rules_year": yp.rules.year, "rules_carried": yp.carried,
@@ -410,7 +430,7 @@ def by_year(result: SimulationResult) -> pd.DataFrame:
                 "cum_net_p50": np.percentile(cum[t], 50), "cum_net_p75": np.percentile(cum[t], 75),
                 "cum_net_p95": np.percentile(cum[t], 95), "cum_net_mean": cum[t].mean(),
                 "benchmark_pc": float(np.mean(benchmark)),
-                "spending_pc": float(d.spending[t].mean()),
+                "spending_pc": float(means["spending"][t]),
             })
     return pd.DataFrame(rows)
 

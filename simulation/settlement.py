@@ -229,30 +229,33 @@ def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, m
         q_loss = q
     quality_share = share  # the rate quality earns, before the MSR test (CMS's FinalShareRate)
     # 4. savings
-    met_msr = gross > 0 and rate >= msr - 1e-12
+    # Data-dependent tests are combined with & and | (not `and`/`or`) and applied by
+    # multiplication, so the compiled loop has no unpredictable branches on them.
+    positive = gross > 0.0
+    met_msr = positive & (rate >= msr - 1e-12)
     exception = False
     low = _at(low_in, i) > 0.5
-    if lowrev_from == lowrev_from and gross > 0 and not met_msr and low and n >= min_benes \
-            and start >= lowrev_from and (qps or alt):
-        exception = True
-        share = 0.5 * share
-    paid = met_msr or exception
+    if lowrev_from == lowrev_from:
+        exception = positive & ~met_msr & low & (n >= min_benes) & (start >= lowrev_from) \
+            & (qps | alt)
+        share = share * (1.0 - 0.5 * exception)
+    paid = met_msr | exception
     cap_frac = _at(cap_in, i)
     if cap_frac != cap_frac:
         cap_frac = p[5]
     if lmode == 4:
         cap_amt = np.inf
-        before_cap = _corridor(corr, max(rate, 0.0)) * bench_total if paid else 0.0
+        before_cap = _corridor(corr, max(rate, 0.0)) * bench_total * paid
         seq_amt = before_cap * seq
         shared_savings = before_cap - seq_amt
     elif on_gross:
         cap_amt = cap_frac * bench_total
-        before_cap = min(gross, cap_amt) * share if paid else 0.0
+        before_cap = min(gross, cap_amt) * share * paid
         seq_amt = before_cap * seq
         shared_savings = before_cap - seq_amt
     else:  # CMS caps the sequestered payment: min(gen x rate x 0.98, cap x benchmark)
         cap_amt = cap_frac * bench_total
-        before_cap = gross * share if paid else 0.0
+        before_cap = gross * share * paid
         seq_amt = before_cap * seq
         shared_savings = min(before_cap - seq_amt, cap_amt)
     # 5. losses
@@ -266,7 +269,7 @@ def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, m
     shared_losses = 0.0
     if two_sided:
         loss = max(-gross, 0.0)
-        met_mlr = gross < 0 and -rate >= mlr - 1e-12
+        met_mlr = (gross < 0.0) & (-rate >= mlr - 1e-12)
         b2 = _at(b2_in, i)
         if met_mlr and acpt_from == acpt_from and b2 == b2 and start >= acpt_from:
             b2_total = b2 * factor * years
@@ -285,7 +288,7 @@ def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, m
             lrate = top
         elif lmode == 4:
             lrate = _corridor(corr, -rate) / (-rate) if rate < 0 else 0.0
-        loss_base = loss if met_mlr else 0.0
+        loss_base = loss * met_mlr
         if on_gross and lmode != 4:
             loss_base = min(loss_base, cap_frac * bench_total)
         before_limit = loss_base * lrate

@@ -115,6 +115,11 @@ def test_chunked_runs_are_deterministic_and_shaped_trial_first():
     assert r.net_total.shape == (montecarlo.CHUNK + 1_234, len(s.tracks))
     again = montecarlo.simulate(s)
     assert np.array_equal(r.net_total, again.net_total)
+    # a trial outside the first (kept) chunk is drawn again from the seed, identically
+    trial = montecarlo.CHUNK + 99
+    rules, args = r.settlement_inputs("ENHANCED", trial, 4)
+    assert settle(rules, **args).row()["earned"] == pytest.approx(
+        r.earned[trial, 4, r.index("ENHANCED")], rel=1e-12, abs=1e-6)
 
 
 def test_summary_columns_and_relations():
