@@ -210,6 +210,13 @@ class Noise(_Model):
 
 
 
+#: Track parameters a scenario may change as a what-if (all fractions between 0 and 1).
+OVERRIDABLE = (
+    "max_share_rate", "savings_cap", "shared_loss_rate", "loss_rate_quality_coefficient",
+    "loss_rate_floor", "loss_rate_ceiling", "loss_limit_revenue", "loss_limit_benchmark",
+    "sequestration_rate", "benchmark_discount", "quality_withhold",
+)
+
 MsrChoice = Literal["size", "0", "0.5", "1.0", "1.5", "2.0"]
 MSR_CHOICES: dict[str, float | None] = {"size": None, "0": 0.0, "0.5": 0.005, "1.0": 0.01, "1.5": 0.015, "2.0": 0.02}
 
@@ -247,8 +254,7 @@ class TrackChoice(_Model):
     @field_validator("overrides")
     @classmethod
     def _overrides(cls, v: dict[str, float]) -> dict[str, float]:
-        allowed = ("max_share_rate", "savings_cap", "shared_loss_rate", "loss_rate_floor", "loss_rate_ceiling",
-                   "loss_limit_revenue", "sequestration_rate", "benchmark_discount", "quality_withhold")
+        allowed = OVERRIDABLE
         for name, value in v.items():
             if name not in allowed:
                 raise ValueError(f"cannot override {name!r}; allowed: {', '.join(allowed)}")
