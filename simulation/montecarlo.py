@@ -153,7 +153,7 @@ def _benchmarks(s: Scenario, d: Draws, t: int, cols: slice | int = slice(None)) 
     p = d.gap_index[t, cols]
     out = {"prospective": b0 * c * p}
     if s.aco.agreement_start_year >= 2024:
-        out["mssp"] = b0 * c * p ** (1.0 / 3.0)
+        out["mssp"] = b0 * c * np.cbrt(p)
         out["mssp_two_way"] = b0 * c
     else:
         out["mssp"] = b0 * c
@@ -302,6 +302,7 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     plans = [plan(c, s) for c in s.tracks]
     keys = [c.key for c in s.tracks]
     earned = np.empty((len(s.tracks), years, n))
+    earned2d = earned.reshape(len(s.tracks) * years, n)
     costs = np.empty((years, n))
     first: Draws | None = None
     sums: dict[str, np.ndarray] = {}
@@ -335,10 +336,9 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
             for choice, yplans in zip(s.tracks, plans, strict=True)
             for t, yp in enumerate(yplans)
         ]
-        out = np.empty((len(jobs), hi - lo))
-        settle_batch(jobs, np.stack(matrix), earned_out=out)
-        earned[:, :, lo:hi] = out.reshape(len(s.tracks), years, hi - lo)
-        del matrix, out, d
+        # the kernel writes straight into the results (rows = track x year, columns = trials)
+        settle_batch(jobs, np.stack(matrix), earned_out=earned2d, col0=lo)
+        del matrix, d
     notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(
         scenario=s, seed=s.seed, keys=keys, choices=list(s.tracks), plans=plans,

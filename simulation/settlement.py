@@ -89,12 +89,24 @@ def _opt(x: float | None) -> float:
     return _NAN if x is None else float(x)
 
 
+_MAX_LIMITS = 3  # loss limit steps by agreement year (Track 2 has three)
+_MAX_BANDS = 6   # risk corridor bands (REACH has four)
+
+
 @lru_cache(maxsize=1024)
 def _rule_arrays(rules: TrackRules):
-    """The track's rules as the flat scalars and small arrays the compiled kernel takes."""
+    """The track's rules as the flat numbers the compiled kernel takes.
+
+    Returns ``p`` (scalars, see the layout in :func:`_elem`), the loss limits by agreement
+    year padded to :data:`_MAX_LIMITS`, the corridors padded to :data:`_MAX_BANDS` bands
+    (padding bands are empty: upper = lower = inf, share 0) and the MSR scale rows.
+    """
     scale = rules.msr_scale or ()
     corr = rules.corridors or ()
-    scalars = np.array([
+    steps = tuple(rules.loss_limit_benchmark or ())
+    if len(steps) > _MAX_LIMITS or len(corr) > _MAX_BANDS:
+        raise ValueError(f"{rules.track} {rules.year}: too many loss-limit steps or corridor bands")
+    p = np.array([
         rules.max_share_rate,
         _QUALITY[rules.quality_mode],
         _MSR[rules.msr_mode],
@@ -114,26 +126,26 @@ def _rule_arrays(rules: TrackRules):
         rules.quality_withhold,
         float(rules.minimum_assigned_beneficiaries or 0),
         1.0 if rules.risk == "two_sided" else 0.0,
+        float(len(steps)),
     ])
-    limits = np.array(rules.loss_limit_benchmark or (), dtype=float)
+    limits = np.zeros(_MAX_LIMITS)
+    for k in range(_MAX_LIMITS):
+        limits[k] = steps[min(k, len(steps) - 1)] if steps else np.inf
+    corr_arr = np.zeros((_MAX_BANDS, 2))
+    corr_arr[:, 0] = np.inf
+    for k, c in enumerate(corr):
+        corr_arr[k] = (np.inf if c.upper is None else c.upper, c.share)
     scale_arr = np.array(
         [[b.min_n, b.max_n if b.max_n is not None else b.min_n + 1, b.msr_low, b.msr_high] for b in scale],
         dtype=float,
     ).reshape(-1, 4)
-    corr_arr = np.array(
-        [[np.inf if c.upper is None else c.upper, c.share] for c in corr], dtype=float
-    ).reshape(-1, 2)
-    return scalars, limits, scale_arr, corr_arr
+    return p, limits, corr_arr, scale_arr
 
 
-@njit(cache=True, inline="always")
-def _at(x, i):
-    return x[i] if x.shape[0] > 1 else x[0]
-
-
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _size_msr(scale, n):
-    if n < scale[0, 0]:
+    """Size-based MSR for ``n`` beneficiaries: linear inside the row holding ``n``."""
+    if scale.shape[0] == 0 or n < scale[0, 0]:
         return np.nan  # below the first row the scale is unknown (docs/msr-scale.md)
     k = 0
     for j in range(scale.shape[0]):
@@ -147,238 +159,235 @@ def _size_msr(scale, n):
 
 @njit(cache=True, inline="always")
 def _corridor(corr, rate):
-    kept = 0.0
-    lower = 0.0
-    for j in range(corr.shape[0]):
-        upper = corr[j, 0]
-        band = min(max(rate - lower, 0.0), upper - lower)
-        kept += corr[j, 1] * band
-        lower = upper
-    return kept
+    """Share of benchmark kept for a gross result of ``rate`` x benchmark, band by band.
+
+    ``corr`` is the flat tuple (upper0, share0, upper1, share1, ...) of the
+    :data:`_MAX_BANDS` = 6 bands, written out without a loop.
+    """
+    u0, u1, u2, u3, u4, u5 = corr[0], corr[2], corr[4], corr[6], corr[8], corr[10]
+    return (corr[1] * max(min(rate, u0), 0.0)
+            + corr[3] * max(min(rate, u1) - u0, 0.0)
+            + corr[5] * max(min(rate, u2) - u1, 0.0)
+            + corr[7] * max(min(rate, u3) - u2, 0.0)
+            + corr[9] * max(min(rate, u4) - u3, 0.0)
+            + corr[11] * max(min(rate, u5) - u4, 0.0))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in, mlr_in,
-         rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in, size_msr):
-    """Settle row ``i``; returns the 22 values of ``_FIELDS`` in order (booleans as 0/1).
+def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el, rev, low, start,
+          ayear, euc_v, b2, cap_frac, disc, size_based):
+    """Settle one element from its 19 input values: the 22 values of ``_FIELDS`` in order
+    (booleans as 0/1). ``p``, ``limits`` and ``corr`` are tuples (not arrays, which the
+    compiled loop would reference-count at every call).
 
-    ``size_msr`` is the size-based MSR when the caller already knows it (every row has the
-    same beneficiary count), else NaN and it is looked up here.
+    Straight-line code: the track's modes are selected with conditional expressions that
+    do not depend on the data, and data-dependent tests are combined with & and | and
+    applied by multiplication, so the compiled loop vectorises. ``p`` layout: 0 maximum
+    sharing rate, 1 quality mode, 2 MSR mode, 3 loss-rate mode, 4 sequestration, 5 savings
+    cap, 6 cap on gross, 7 fixed loss rate, 8-10 loss-rate coefficient/floor/ceiling, 11
+    revenue loss limit, 12 low-revenue exception from year, 13 ACPT protection from year,
+    14 first-year reporting standard, 15 benchmark discount, 16 quality withhold, 17
+    minimum beneficiaries, 18 two-sided, 19 number of loss-limit steps.
     """
     top = p[0]
-    qmode = int(p[1])
-    msr_mode = int(p[2])
-    lmode = int(p[3])
+    qmode = p[1]
+    msr_mode = p[2]
+    lmode = p[3]
     seq = p[4]
     on_gross = p[6] > 0.5
     lowrev_from = p[12]
     acpt_from = p[13]
-    fy_std = p[14] > 0.5
     withhold = p[16]
     min_benes = p[17]
-    two_sided = p[18] > 0.5
-    n_limits = limits.shape[0]
-    q = min(max(_at(q_in, i), 0.0), 1.0)
-    qps = _at(qps_in, i) > 0.5
-    alt = _at(alt_in, i) > 0.5
-    if fy_std and _at(fy_in, i) > 0.5:
-        q = 1.0
-        qps = True
-    n = _at(nb, i)
-    years = _at(py, i)
-    start = _at(start_in, i)
+    # quality inputs; complete first-year reporting gives full credit where the track allows
+    fy = (p[14] > 0.5) & (fy_v > 0.5)
+    q = min(max(q, 0.0), 1.0)
+    q = 1.0 if fy else q
+    qps = (qps_v > 0.5) | fy
+    alt = alt_v > 0.5
     # 1. performance benchmark (NGACO/REACH discount and unearned quality withhold)
-    disc = _at(disc_in, i)
-    if disc != disc:
-        disc = p[15]
+    disc = p[15] if disc != disc else disc
     factor = 1.0 - disc - withhold * (1.0 - q)
-    bench_total = _at(b, i) * factor * years
-    exp_total = _at(e, i) * years
+    bench_total = b * factor * years
+    exp_total = e * years
     gross = bench_total - exp_total
     rate = gross / bench_total if bench_total > 0 else 0.0
-    # 2. MSR / MLR
-    if msr_mode == 0:
-        msr = 0.0
-        mlr = 0.0
-    else:
-        if msr_mode == 1:
-            msr = size_msr if size_msr == size_msr else _size_msr(scale, n)
-            mlr = msr
-        else:
-            msr = _at(msr_in, i)
-            mlr = _at(mlr_in, i)
-            small = n < min_benes  # 425.110(b)(3)(iii): fixed election reverts below 5,000
-            if msr != msr or mlr != mlr or small:
-                size_based = size_msr if size_msr == size_msr else _size_msr(scale, n)
-                if msr != msr or small:
-                    msr = size_based
-                if mlr != mlr or small:
-                    mlr = size_based
-    # 3. quality -> final sharing rate and the loss rate's quality factor
-    if qmode == 1:
-        share = top * q if qps else 0.0
-        q_loss = q if qps else 0.0
-    elif qmode == 2:
-        share = top if qps else 0.0
-        q_loss = q if qps else 0.0
-    elif qmode == 3:
-        share = top if qps else (top * q if alt else 0.0)
-        q_loss = q if (qps or alt) else 0.0
-    else:
-        share = top
-        q_loss = q
+    # 2. MSR / MLR (425.110(b)(3)(iii): below the minimum size a fixed election reverts)
+    small = n < min_benes
+    msr_el = size_based if (msr_el != msr_el) | small else msr_el
+    mlr_el = size_based if (mlr_el != mlr_el) | small else mlr_el
+    msr = size_based if msr_mode == 1 else (msr_el if msr_mode == 2 else 0.0)
+    mlr = size_based if msr_mode == 1 else (mlr_el if msr_mode == 2 else 0.0)
+    # 3. quality -> final sharing rate and the quality factor of the loss rate
+    qf = 1.0 * qps
+    af = 1.0 * alt
+    if_mult = top * q * qf
+    if_gate = top * qf
+    if_alt = top * (qf + (1.0 - qf) * af * q)
+    share = if_mult if qmode == 1 else (if_gate if qmode == 2 else (if_alt if qmode == 3 else top))
+    q_gated = q * qf
+    q_alt = q * max(qf, af)
+    q_loss = q_gated if (qmode == 1) | (qmode == 2) else (q_alt if qmode == 3 else q)
     quality_share = share  # the rate quality earns, before the MSR test (CMS's FinalShareRate)
-    # 4. savings
-    # Data-dependent tests are combined with & and | (not `and`/`or`) and applied by
-    # multiplication, so the compiled loop has no unpredictable branches on them.
+    # 4. savings: MSR test (meeting it qualifies), first dollar, low-revenue exception
     positive = gross > 0.0
     met_msr = positive & (rate >= msr - 1e-12)
-    exception = False
-    low = _at(low_in, i) > 0.5
-    if lowrev_from == lowrev_from:
-        exception = positive & ~met_msr & low & (n >= min_benes) & (start >= lowrev_from) \
-            & (qps | alt)
-        share = share * (1.0 - 0.5 * exception)
+    exception = (lowrev_from == lowrev_from) & positive & ~met_msr & (low > 0.5) \
+        & (n >= min_benes) & (start >= lowrev_from) & (qps | alt)
+    share = share * (1.0 - 0.5 * exception)
     paid = met_msr | exception
-    cap_frac = _at(cap_in, i)
-    if cap_frac != cap_frac:
-        cap_frac = p[5]
-    if lmode == 4:
-        cap_amt = np.inf
-        before_cap = _corridor(corr, max(rate, 0.0)) * bench_total * paid
-        seq_amt = before_cap * seq
-        shared_savings = before_cap - seq_amt
-    elif on_gross:
-        cap_amt = cap_frac * bench_total
-        before_cap = min(gross, cap_amt) * share * paid
-        seq_amt = before_cap * seq
-        shared_savings = before_cap - seq_amt
-    else:  # CMS caps the sequestered payment: min(gen x rate x 0.98, cap x benchmark)
-        cap_amt = cap_frac * bench_total
-        before_cap = gross * share * paid
-        seq_amt = before_cap * seq
-        shared_savings = min(before_cap - seq_amt, cap_amt)
-    # 5. losses
-    met_mlr = False
-    acpt = False
-    lrate = 0.0
-    loss_base = 0.0
-    before_limit = 0.0
-    limit = np.inf
-    euc = 0.0
-    shared_losses = 0.0
-    if two_sided:
-        loss = max(-gross, 0.0)
-        met_mlr = (gross < 0.0) & (-rate >= mlr - 1e-12)
-        b2 = _at(b2_in, i)
-        if met_mlr and acpt_from == acpt_from and b2 == b2 and start >= acpt_from:
-            b2_total = b2 * factor * years
-            loss2 = max(exp_total - b2_total, 0.0)
-            if loss2 < loss:
-                acpt = True
-                loss = loss2
-                rate2 = loss2 / b2_total if b2_total > 0 else 0.0
-                if rate2 < mlr - 1e-12:  # [INF] MLR test re-applied against the 2-way benchmark
-                    met_mlr = False
-        if lmode == 1:
-            lrate = p[7]
-        elif lmode == 2:
-            lrate = min(max(1.0 - p[8] * q_loss, p[9]), p[10])
-        elif lmode == 3:
-            lrate = top
-        elif lmode == 4:
-            lrate = _corridor(corr, -rate) / (-rate) if rate < 0 else 0.0
-        loss_base = loss * met_mlr
-        if on_gross and lmode != 4:
-            loss_base = min(loss_base, cap_frac * bench_total)
-        before_limit = loss_base * lrate
-        if n_limits > 0:
-            k = int(_at(ayear_in, i)) - 1
-            k = min(max(k, 0), n_limits - 1)
-            limit = limits[k] * bench_total
-            rev = _at(rev_in, i)
-            if p[11] == p[11] and rev == rev:
-                limit = min(limit, rev * p[11])
-        limited = min(before_limit, limit)
-        euc = limited * min(max(_at(euc_in, i), 0.0), 1.0)
-        shared_losses = limited - euc
-    return (bench_total, exp_total, gross, rate, msr, mlr, 1.0 if met_msr else 0.0,
-            1.0 if met_mlr else 0.0, 1.0 if exception else 0.0, share if paid else 0.0,
-            before_cap, seq_amt, cap_amt, shared_savings, lrate, loss_base, before_limit, limit,
-            euc, shared_losses, 1.0 if acpt else 0.0, quality_share)
+    cap_frac = p[5] if cap_frac != cap_frac else cap_frac
+    cap_amt = cap_frac * bench_total
+    kept = _corridor(corr, max(rate, 0.0)) * bench_total if lmode == 4 else 0.0
+    on_gross_base = min(gross, cap_amt) * share
+    base = kept if lmode == 4 else (on_gross_base if on_gross else gross * share)
+    before_cap = base * paid
+    seq_amt = before_cap * seq
+    # CMS caps the sequestered payment (PUF: min(gen x rate x 0.98, cap x benchmark))
+    capped = min(before_cap - seq_amt, cap_amt)
+    shared_savings = before_cap - seq_amt if (lmode == 4) | on_gross else capped
+    cap_amt = np.inf if lmode == 4 else cap_amt
+    # 5. losses (two-sided tracks): MLR test, ACPT protection, loss rate, limit, EUC
+    loss = max(-gross, 0.0)
+    met_mlr = (gross < 0.0) & (-rate >= mlr - 1e-12)
+    b2_total = b2 * factor * years
+    loss2 = max(exp_total - b2_total, 0.0)
+    rate2 = loss2 / b2_total if b2_total > 0 else 0.0
+    acpt = met_mlr & (acpt_from == acpt_from) & (b2 == b2) & (start >= acpt_from) & (loss2 < loss)
+    loss = loss2 if acpt else loss
+    met_mlr = met_mlr & ~(acpt & (rate2 < mlr - 1e-12))  # [INF] MLR re-tested on the 2-way benchmark
+    lr_quality = min(max(1.0 - p[8] * q_loss, p[9]), p[10])
+    lr_corridor = _corridor(corr, -rate) / -rate if (lmode == 4) & (rate < 0) else 0.0
+    lrate = p[7] if lmode == 1 else (lr_quality if lmode == 2 else (top if lmode == 3 else (
+        lr_corridor if lmode == 4 else 0.0)))
+    loss_base = loss * met_mlr
+    loss_base = min(loss_base, cap_frac * bench_total) if on_gross & (lmode != 4) else loss_base
+    before_limit = loss_base * lrate
+    k = int(ayear) - 1
+    step = limits[0] if k <= 0 else (limits[1] if k == 1 else limits[2])
+    limit = step * bench_total
+    rev_limit = rev * p[11]
+    limit = min(limit, rev_limit) if rev_limit == rev_limit else limit
+    limit = limit if p[19] > 0 else np.inf
+    limited = min(before_limit, limit)
+    euc = limited * min(max(euc_v, 0.0), 1.0)
+    shared_losses = limited - euc
+    if p[18] < 0.5:  # one-sided: no losses (the same for every element of a job)
+        met_mlr = False
+        acpt = False
+        lrate = 0.0
+        loss_base = 0.0
+        before_limit = 0.0
+        limit = np.inf
+        euc = 0.0
+        shared_losses = 0.0
+    return (bench_total, exp_total, gross, rate, msr, mlr, 1.0 * met_msr, 1.0 * met_mlr,
+            1.0 * exception, share * paid, before_cap, seq_amt, cap_amt, shared_savings, lrate,
+            loss_base, before_limit, limit, euc, shared_losses, 1.0 * acpt, quality_share)
 
 
-_BLOCK = 2048  # rows per task in the batched kernel
+_BLOCK = 1024  # elements per inner pass (inputs stay in cache)
+_SPLIT = 4     # each job's elements are split in this many tasks for the threads
 
 
 @njit(cache=True, inline="always")
-def _input(x, xs, idx, j, k):
-    """Input ``k`` of job ``j``: a full row of ``x`` (idx >= 0) or a one-value row of ``xs``."""
+def _view(x, xs, idx, buf, j, k, i0, i1):
+    """Input ``k`` of job ``j`` over elements i0..i1: a slice of its row of ``x``, or the
+    job's constant from ``xs`` already filled into ``buf[k]``."""
     r = idx[j, k]
-    return x[r] if r >= 0 else xs[-r - 1]
+    return x[r][i0:i1] if r >= 0 else buf[k][: i1 - i0]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings_out, losses_out,
-                 net_only):
-    """Settle J jobs (a track's rules with its inputs) over ``m`` rows in one parallel region.
+def _kernel(m, P, LIM, CORR, SCALE, NSCALE, x, xs, idx, out, what, orow, col0):
+    """Settle J jobs over ``m`` elements in one parallel region.
 
-    Each job j reads its 18 inputs from rows of ``x`` (length m) or ``xs`` (length 1), as
-    ``idx[j]`` says; only shared savings and shared losses are written - or, with
-    ``net_only``, savings minus losses into ``savings_out`` (``losses_out`` is unused).
+    Results go to row ``orow[j]`` of ``out`` (what = 1), from column ``col0`` on, so the
+    caller's result array can be written in place.
+
+    Job j is a track's rules (row j of P, LIM, CORR, SCALE) with its 18 inputs, each a row
+    of ``x`` (``idx[j, k] >= 0``) or a constant of ``xs``. ``what`` says what is written:
+    0 savings and losses (``out`` is (2J, m)), 1 savings minus losses (``out`` (J, m)),
+    2 every field of ``_FIELDS`` for job 0 (``out`` (22, m)).
     """
     n_jobs = P.shape[0]
-    n_blocks = (m + _BLOCK - 1) // _BLOCK
-    for task in prange(n_jobs * n_blocks):
-        j = task // n_blocks
-        i0 = (task - j * n_blocks) * _BLOCK
-        i1 = min(m, i0 + _BLOCK)
-        p = P[j]
-        limits = LIM[j, :NLIM[j]]
-        scale = SCALE[j, :NSCALE[j]]
-        corr = CORR[j, :NCORR[j]]
-        a0 = _input(x, xs, idx, j, 0)
-        a1 = _input(x, xs, idx, j, 1)
-        a2 = _input(x, xs, idx, j, 2)
-        a3 = _input(x, xs, idx, j, 3)
-        a4 = _input(x, xs, idx, j, 4)
-        a5 = _input(x, xs, idx, j, 5)
-        a6 = _input(x, xs, idx, j, 6)
-        a7 = _input(x, xs, idx, j, 7)
-        a8 = _input(x, xs, idx, j, 8)
-        a9 = _input(x, xs, idx, j, 9)
-        a10 = _input(x, xs, idx, j, 10)
-        a11 = _input(x, xs, idx, j, 11)
-        a12 = _input(x, xs, idx, j, 12)
-        a13 = _input(x, xs, idx, j, 13)
-        a14 = _input(x, xs, idx, j, 14)
-        a15 = _input(x, xs, idx, j, 15)
-        a16 = _input(x, xs, idx, j, 16)
-        a17 = _input(x, xs, idx, j, 17)
-        size_msr = np.nan
-        if a2.shape[0] == 1 and scale.shape[0] > 0:
-            size_msr = _size_msr(scale, a2[0])  # one beneficiary count: look the MSR up once
-        for i in range(i0, i1):
-            r = _row(i, p, limits, scale, corr, a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10,
-                     a11, a12, a13, a14, a15, a16, a17, size_msr)
-            if net_only:
-                savings_out[j, i] = r[13] - r[19]
+    span = (m + _SPLIT - 1) // _SPLIT
+    for task in prange(n_jobs * _SPLIT):
+        j = task // _SPLIT
+        c0 = (task - j * _SPLIT) * span
+        c1 = min(m, c0 + span)
+        if c0 >= c1:
+            continue
+        p = _tuple20(P[j])
+        limits = (LIM[j, 0], LIM[j, 1], LIM[j, 2])
+        corr = _tuple12(CORR[j])
+        scale = SCALE[j, : NSCALE[j]]
+        buf = np.empty((19, _BLOCK))
+        for k in range(18):
+            if idx[j, k] < 0:
+                buf[k, :] = xs[-idx[j, k] - 1, 0]
+        fixed_n = idx[j, 2] < 0  # one beneficiary count for the whole job: look it up once
+        if fixed_n:
+            buf[18, :] = _size_msr(scale, xs[-idx[j, 2] - 1, 0])
+        for i0 in range(c0, c1, _BLOCK):
+            i1 = min(c1, i0 + _BLOCK)
+            a0 = _view(x, xs, idx, buf, j, 0, i0, i1)
+            a1 = _view(x, xs, idx, buf, j, 1, i0, i1)
+            a2 = _view(x, xs, idx, buf, j, 2, i0, i1)
+            a3 = _view(x, xs, idx, buf, j, 3, i0, i1)
+            a4 = _view(x, xs, idx, buf, j, 4, i0, i1)
+            a5 = _view(x, xs, idx, buf, j, 5, i0, i1)
+            a6 = _view(x, xs, idx, buf, j, 6, i0, i1)
+            a7 = _view(x, xs, idx, buf, j, 7, i0, i1)
+            a8 = _view(x, xs, idx, buf, j, 8, i0, i1)
+            a9 = _view(x, xs, idx, buf, j, 9, i0, i1)
+            a10 = _view(x, xs, idx, buf, j, 10, i0, i1)
+            a11 = _view(x, xs, idx, buf, j, 11, i0, i1)
+            a12 = _view(x, xs, idx, buf, j, 12, i0, i1)
+            a13 = _view(x, xs, idx, buf, j, 13, i0, i1)
+            a14 = _view(x, xs, idx, buf, j, 14, i0, i1)
+            a15 = _view(x, xs, idx, buf, j, 15, i0, i1)
+            a16 = _view(x, xs, idx, buf, j, 16, i0, i1)
+            a17 = _view(x, xs, idx, buf, j, 17, i0, i1)
+            size = buf[18][: i1 - i0]
+            if not fixed_n:
+                for i in range(i1 - i0):
+                    size[i] = _size_msr(scale, a2[i])
+            if what == 1:
+                dst = out[orow[j]][col0 + i0: col0 + i1]
+                for i in range(i1 - i0):
+                    r = _elem(p, limits, corr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i],
+                              a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
+                              a15[i], a16[i], a17[i], size[i])
+                    dst[i] = r[13] - r[19]
+            elif what == 0:
+                dst_s = out[2 * j][i0:i1]
+                dst_l = out[2 * j + 1][i0:i1]
+                for i in range(i1 - i0):
+                    r = _elem(p, limits, corr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i],
+                              a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
+                              a15[i], a16[i], a17[i], size[i])
+                    dst_s[i] = r[13]
+                    dst_l[i] = r[19]
             else:
-                savings_out[j, i] = r[13]
-                losses_out[j, i] = r[19]
+                for i in range(i1 - i0):
+                    r = _elem(p, limits, corr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i],
+                              a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
+                              a15[i], a16[i], a17[i], size[i])
+                    for f in range(22):
+                        out[f, i0 + i] = r[f]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _kernel_detail(m, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
-                   mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in,
-                   out):
-    """Every intermediate of the settlement, one row of ``out`` per field of ``_FIELDS``."""
-    for i in prange(m):
-        r = _row(i, p, limits, scale, corr, b, e, nb, py, q_in, qps_in, alt_in, fy_in, msr_in,
-                 mlr_in, rev_in, low_in, start_in, ayear_in, euc_in, b2_in, cap_in, disc_in,
-                 np.nan)
-        for k in range(22):
-            out[k, i] = r[k]
+@njit(cache=True, inline="always")
+def _tuple20(a):
+    return (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
+            a[13], a[14], a[15], a[16], a[17], a[18], a[19])
+
+
+@njit(cache=True, inline="always")
+def _tuple12(c):
+    return (c[0, 0], c[0, 1], c[1, 0], c[1, 1], c[2, 0], c[2, 1], c[3, 0], c[3, 1], c[4, 0],
+            c[4, 1], c[5, 0], c[5, 1])
 
 
 def settle(
@@ -445,30 +454,22 @@ def settle(
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     size = math.prod(shape)
     values: dict[str, Any] = dict.fromkeys(_FIELDS)
+    full = [np.broadcast_to(a, shape).reshape(-1) for a in arrays if a.size > 1]
+    x = np.stack(full) if full else np.empty((0, size))
+    job: dict[str, Any] = {}
+    r = 0
+    for name, a in zip(INPUTS, arrays, strict=True):
+        if a.size > 1:
+            job[name] = Row(r)
+            r += 1
+        else:
+            job[name] = float(a.reshape(-1)[0])
     if detail:
-        flat = [
-            a.reshape(1) if a.size == 1
-            else np.ascontiguousarray(a).reshape(-1) if a.shape == shape
-            else np.broadcast_to(a, shape).reshape(-1)
-            for a in arrays
-        ]
-        scalars, limits, scale, corr = _rule_arrays(rules)
-        out = np.empty((len(_FIELDS), size))
-        _kernel_detail(size, scalars, limits, scale, corr, *flat, out)
+        out = _run([(rules, job)], x, np.empty((len(_FIELDS), size)), 2)
         for k, name in enumerate(_FIELDS):
             v = out[k].reshape(shape)
             values[name] = v.astype(bool) if name in _BOOL_FIELDS else v
     else:
-        full = [np.broadcast_to(a, shape).reshape(-1) for a in arrays if a.size > 1]
-        x = np.stack(full) if full else np.empty((0, size))
-        job: dict[str, Any] = {}
-        r = 0
-        for name, a in zip(INPUTS, arrays, strict=True):
-            if a.size > 1:
-                job[name] = Row(r)
-                r += 1
-            else:
-                job[name] = float(a.reshape(-1)[0])
         savings, losses = settle_batch([(rules, job)], x)
         values["shared_savings"] = savings[0].reshape(shape)
         values["shared_losses"] = losses[0].reshape(shape)
@@ -508,14 +509,14 @@ class Row:
 
 
 def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *,
-                 earned_out: np.ndarray | None = None):
+                 earned_out: np.ndarray | None = None, col0: int = 0):
     """Settle many (rules, inputs) jobs over the same rows in one compiled parallel call.
 
     ``x`` is a ``(rows, m)`` float matrix; each job maps input names (see :data:`INPUTS`)
     to a :class:`Row` of ``x`` or to a scalar (missing names take :func:`settle`'s
     defaults). Returns ``(shared_savings, shared_losses)``, each ``(jobs, m)``; or, when
-    ``earned_out`` (a ``(jobs, m)`` array, e.g. a view into the caller's results) is given,
-    fills it with savings minus losses and returns it. This is the Monte Carlo's fast path:
+    ``earned_out`` (a C-contiguous ``(jobs, >= col0 + m)`` array, e.g. the caller's results)
+    is given, fills its columns ``col0 .. col0 + m`` with savings minus losses and returns it. This is the Monte Carlo's fast path:
     the same kernel as :func:`settle`, without Python per job.
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
@@ -524,23 +525,34 @@ def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *
     # the level it is at) are settled once and shared.
     keys = [_job_key(rules, given) for rules, given in jobs]
     first: dict[tuple, int] = {}
-    which = np.array([first.setdefault(k, len(first)) for k in keys])
-    if len(first) < len(jobs):
-        unique = [jobs[int(np.flatnonzero(which == u)[0])] for u in range(len(first))]
-        if earned_out is not None:
-            net = settle_batch(unique, x, earned_out=np.empty((len(unique), m)))
-            for j, u in enumerate(which):
-                earned_out[j] = net[u]
-            return earned_out
-        savings, losses = settle_batch(unique, x)
+    for j, k in enumerate(keys):
+        first.setdefault(k, j)
+    unique = sorted(first.values())
+    if earned_out is not None:
+        _run([jobs[j] for j in unique], x, earned_out, 1, orow=np.array(unique), col0=col0)
+        for j, k in enumerate(keys):
+            if first[k] != j:
+                earned_out[j, col0:col0 + m] = earned_out[first[k], col0:col0 + m]
+        return earned_out
+    if len(unique) < len(jobs):
+        savings, losses = settle_batch([jobs[j] for j in unique], x)
+        which = np.array([unique.index(first[k]) for k in keys])
         return savings[which], losses[which]
-    n_jobs = len(jobs)
+    out = _run(jobs, x, np.empty((2 * len(jobs), m)), 0)
+    return out[0::2], out[1::2]
+
+
+def _run(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, out: np.ndarray, what: int,
+         orow: np.ndarray | None = None, col0: int = 0):
+    """Pack the jobs' rules and inputs for :func:`_kernel` and run it into ``out``."""
+    if orow is None:
+        orow = np.arange(len(jobs))
     parts = [_rule_arrays(rules) for rules, _ in jobs]
-    P = np.stack([p[0] for p in parts])
-    LIM, NLIM = _pad([p[1] for p in parts], (1,))
-    SCALE, NSCALE = _pad([p[2] for p in parts], (1, 4))
-    CORR, NCORR = _pad([p[3] for p in parts], (1, 2))
-    idx = np.empty((n_jobs, len(INPUTS)), dtype=np.int64)
+    P = np.stack([q[0] for q in parts])
+    LIM = np.stack([q[1] for q in parts])
+    CORR = np.stack([q[2] for q in parts])
+    SCALE, NSCALE = _pad([q[3] for q in parts], (1, 4))
+    idx = np.empty((len(jobs), len(INPUTS)), dtype=np.int64)
     scalars: list[float] = []
     for j, (_rules, given) in enumerate(jobs):
         for k, v in enumerate(_inputs_in_order(given)):
@@ -550,22 +562,14 @@ def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *
                 scalars.append(float(v))
                 idx[j, k] = -len(scalars)
     xs = np.array(scalars, dtype=np.float64).reshape(-1, 1)
-    if earned_out is not None:
-        target = earned_out if earned_out.flags.c_contiguous else np.empty((n_jobs, m))
-        _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, target,
-                     np.empty((0, 0)), True)
-        if target is not earned_out:
-            earned_out[...] = target
-        return earned_out
-    savings = np.empty((n_jobs, m))
-    losses = np.empty((n_jobs, m))
-    _kernel_jobs(m, P, LIM, NLIM, SCALE, NSCALE, CORR, NCORR, x, xs, idx, savings, losses, False)
-    return savings, losses
+    _kernel(x.shape[1], P, LIM, CORR, SCALE, NSCALE, np.ascontiguousarray(x, dtype=np.float64),
+            xs, idx, out, what, np.asarray(orow, dtype=np.int64), col0)
+    return out
 
 
 def _job_key(rules: TrackRules, given: dict[str, Any]) -> tuple:
     """What a job computes: its rules' numbers and its inputs (rows or values)."""
-    scalars, limits, scale, corr = _rule_arrays(rules)
+    scalars, limits, corr, scale = _rule_arrays(rules)
     inputs = tuple(
         ("row", v.index) if isinstance(v, Row) else ("value", np.float64(v).tobytes())
         for v in _inputs_in_order(given)
