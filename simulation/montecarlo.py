@@ -376,8 +376,12 @@ def largest_allowed_loss(result: SimulationResult, k: int) -> float | None:
     return total
 
 
-def summary(result: SimulationResult) -> pd.DataFrame:
-    """One row per track: the agreement-period net result and its risk, plus MC precision."""
+def summary(result: SimulationResult, *, with_break_even: bool = False) -> pd.DataFrame:
+    """One row per track: the agreement-period net result and its risk, plus MC precision.
+
+    ``with_break_even`` adds the true savings effect at which each track's expected net is
+    zero (:func:`break_even`; several further simulations on the same seed).
+    """
     net = result.net_total
     earned = result.earned
     rows = []
@@ -404,6 +408,9 @@ def summary(result: SimulationResult) -> pd.DataFrame:
             "rules_carried": any(yp.carried for yp in result.plans[k]),
         })
     df = pd.DataFrame(rows)
+    if with_break_even:
+        be = break_even(result.scenario, trials=min(n, 5_000)).set_index("track")
+        df["break_even_effect"] = df["track"].map(be["break_even_effect"])
     df.attrs.update(seed=result.seed, trials=n, years=result.years)
     return df
 
@@ -510,30 +517,17 @@ def grid(scenario: Scenario, x: str, x_values, y: str, y_values, *, trials: int 
     return df
 
 
-def break_even(scenario: Scenario, *, trials: int | None = None, lo: float = -0.15, hi: float = 0.30) -> pd.DataFrame:
+def break_even(scenario: Scenario, *, trials: int | None = None, lo: float = -0.10,
+               hi: float = 0.30) -> pd.DataFrame:
     """The true savings effect at which each track's expected agreement net is zero.
 
-    Found with scipy's Brent method on the same draws (the expected net rises with the
-    effect). NaN where the track never breaks even inside [lo, hi].
+    A thin view of :func:`crossings` against zero (scan, then scipy's Brent method on the
+    same draws). Columns: ``track``, ``break_even_effect`` (NaN outside ``[lo, hi]``) and
+    ``status``.
     """
-    trials = trials or min(scenario.trials, 10_000)
-    cache: dict[float, pd.Series] = {}
-
-    def expected(effect: float) -> pd.Series:
-        if effect not in cache:
-            s = _with(scenario, "performance.savings_effect", effect)
-            cache[effect] = summary(simulate(s, trials=trials)).set_index("track")["expected_net"]
-        return cache[effect]
-
-    rows = []
-    f_lo, f_hi = expected(lo), expected(hi)
-    for key in f_lo.index:
-        if f_lo[key] > 0 or f_hi[key] < 0:
-            value = math.nan if f_hi[key] < 0 else lo
-        else:
-            value = optimize.brentq(lambda e, key=key: expected(e)[key], lo, hi, xtol=1e-4)
-        rows.append({"track": key, "break_even_effect": value})
-    return pd.DataFrame(rows)
+    df = crossings(scenario, [(c.key, None) for c in scenario.tracks], lo=lo, hi=hi,
+                   points=9, trials=trials)
+    return df.rename(columns={"value": "break_even_effect"})[["track", "break_even_effect", "status"]]
 
 
 # --------------------------------------------------------------------------- crossings

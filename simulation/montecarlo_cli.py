@@ -11,7 +11,7 @@ from .scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
 from .scenario_io import read_scenario_file
 
 _COLUMNS = ["track", "expected_net", "mcse", "p_any_payment", "p_owe_cms", "p_net_loss",
-            "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss"]
+            "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss", "break_even_effect"]
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     except ScenarioError as exc:
         raise UserError("; ".join(exc.problems)) from None
     result = montecarlo.simulate(scenario)
-    table = montecarlo.summary(result)[_COLUMNS]
+    table = montecarlo.summary(result, with_break_even=True)[_COLUMNS]
     meta = {"scenario": scenario.name, "trials": result.trials, "seed": result.seed,
             "years": result.years, "seconds": round(result.seconds, 3)}
     if args.format == "json":
@@ -52,5 +52,7 @@ def _run(args: argparse.Namespace) -> int:
             shown[col] = shown[col].map(lambda v: "no limit" if v is None or v != v else f"{v / 1e6:,.2f}M")
         for col in ("p_any_payment", "p_owe_cms", "p_net_loss"):
             shown[col] = shown[col].map(lambda v: f"{v:.1%}")
+        shown["break_even_effect"] = shown["break_even_effect"].map(
+            lambda v: "out of range" if v != v else f"{v:.2%}")
         print(shown.to_string(index=False))
     return 0
