@@ -2,6 +2,11 @@
 
 Run with ``make run`` (http://localhost:8501). Every page reads the one scenario edited in
 the sidebar (pages/common.py); the engine in ``simulation/`` never imports streamlit.
+
+The scenario also lives in the address bar (``?s=``, simulation/share.py), kept in sync on
+every edit: a copied address or share link opens exactly the same scenario and seed. A page
+opened first by a deep URL on a fresh server runs this script in its place
+(``common.deep_link_guard``).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import common
+from pages import common, workflow
 
 HERE = Path(__file__).resolve().parent
 
@@ -18,23 +23,32 @@ st.set_page_config(page_title="acosim — Medicare ACO risk tracks", page_icon="
                    layout="wide", initial_sidebar_state="expanded")
 
 PAGES = [
-    ("pages/compare.py", "Compare tracks", ":material/leaderboard:", True),
-    ("pages/agreement.py", "Agreement period", ":material/timeline:", False),
-    ("pages/drivers.py", "What drives the result", ":material/tune:", False),
-    ("pages/walkthrough.py", "Settlement walkthrough", ":material/receipt_long:", False),
-    ("pages/learn.py", "Learn", ":material/school:", False),
+    ("pages/compare.py", "Compare tracks", True),
+    ("pages/agreement.py", "Agreement period", False),
+    ("pages/drivers.py", "What drives it", False),
+    ("pages/scenarios.py", "Scenarios", False),
+    ("pages/real_acos.py", "Real ACOs", False),
+    ("pages/export.py", "Export", False),
+    ("pages/walkthrough.py", "Walkthrough", False),
+    ("pages/learn.py", "Learn", False),
 ]
 # A page whose file is not there yet (built in parallel) is left out rather than breaking the app.
+# Titles only, no icons: with icons, eight pages do not fit a 1280-px laptop's top bar and
+# Streamlit folds the last ones into a "3 more" menu.
+present = [p for p in PAGES if (HERE / p[0]).exists()]
 nav = st.navigation(
-    [st.Page(path, title=title, icon=icon, default=default)
-     for path, title, icon, default in PAGES if (HERE / path).exists()],
+    [st.Page(path, title=title, default=default) for path, title, default in present],
     position="top",
 )
+common.restore_from_url()  # an opened share link sets the scenario
 
 common.inject_css()
 common.warm_engine()
-common.scenario_panel()
-if common.scenario_problems():
-    st.warning("Some inputs in the sidebar are invalid, so the results below are for the last valid "
-               "scenario. Fix the fields marked in red to update them.", icon=":material/warning:")
+common.scenario_panel(tools=workflow.sidebar_tools)
+common.sync_url(common.get_scenario())
+with st.container():  # one slot whatever it holds: the page's elements keep their places
+    if common.scenario_problems():
+        st.warning("Some inputs in the sidebar are invalid, so the results below are for the last valid "
+                   "scenario. Fix the fields marked in red to update them.", icon=":material/warning:")
+    common.show_notices()
 nav.run()

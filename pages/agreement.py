@@ -11,6 +11,7 @@ from simulation.catalog import load_catalog
 from simulation.scenario import GLIDE
 from simulation.text import money, pct
 
+common.deep_link_guard()
 s = common.get_scenario()
 with st.spinner(f"Simulating {s.trials:,} futures…"):
     result = common.simulate_cached(s)
@@ -58,8 +59,10 @@ if glide_keys:
         rows.append([str(yr), f"<b>{load_catalog().tracks[yp.code].short_label}</b>" + (" †" if yp.carried else ""),
                      pct(r.max_share_rate, 0), loss, limit])
     common.html_table(rows, [("Year", None), ("Level in force", "The BASIC level whose rules settle this year."),
-                             ("Share of savings", "Maximum sharing rate on savings above the minimum savings rate."),
-                             ("Share of losses", "Shared loss rate on losses above the minimum loss rate."),
+                             ("Share of savings", "Maximum share of the savings CMS pays once they reach the minimum savings "
+                                                   "rate — shared from the first dollar, not only above the MSR."),
+                             ("Share of losses", "Share of the losses the ACO repays once they reach the minimum loss rate — "
+                                                  "from the first dollar, up to the loss limit."),
                              ("Loss limit", "The most CMS can collect in the year.")], left=2)
     if any(yp.carried for yp in plans):
         st.caption("† rules carried forward from the last published year (a what-if).")

@@ -15,24 +15,29 @@ from __future__ import annotations
 import html
 import math
 import re
+import runpy
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 import streamlit as st
 from pydantic import BaseModel, ValidationError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from simulation import charts, montecarlo, settlement
+from simulation import charts, montecarlo, settlement, share
 from simulation.catalog import load_catalog
 from simulation.scenario import (
     DEFAULT_TRACKS,
     GLIDE,
     EnrollmentMix,
     Scenario,
+    ScenarioError,
     TrackChoice,
     calibrated_defaults,
     default_source,
@@ -46,6 +51,7 @@ PROBLEMS_KEY = "scenario_problems"
 WIDGET = "in."
 OPEN_GROUP: str | None = None  # the sidebar group open on arrival (None: all closed, a tidy menu)
 SHADOW = "_scenario_inputs"
+SEEDED_KEY = "_scenario_seeded"  # (widget values, scenario) the sidebar was last filled from
 
 
 def get_scenario() -> Scenario:
@@ -104,7 +110,8 @@ class Input:
         if self.kind == "select" and shown == "none":
             return None
         if self.kind == "float" and shown is not None:
-            return round(float(shown) / self.scale, 12)
+            # 15 significant digits: 509.8 $M is stored as 509,800,000.0, not ...00000006
+            return float(f"{float(shown) / self.scale:.15g}")
         return shown
 
     def text(self, value: Any) -> str:
@@ -301,15 +308,32 @@ def _widgets_from(s: Scenario) -> dict[str, Any]:
     return out
 
 
-def _collect(state) -> dict[str, Any]:
-    """The scenario as a plain dict from the widget values (not yet validated)."""
-    data = Scenario().model_dump()
+TRACK_WIDGETS = (TRACK_KEY, MSR_KEY, GLIDE_START_KEY, STAY_KEY, NGACO_CAP.key, NGACO_DISCOUNT.key)
+
+
+def _collect(state, base: Scenario | None = None, seeded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The scenario as a plain dict from the widget values (not yet validated).
+
+    With ``base`` and ``seeded`` (the scenario the widgets were last filled from, and the
+    values they were filled with), a field whose widget still shows its seeded value keeps
+    ``base``'s exact value: a scenario opened from a link or a file is then reproduced bit for
+    bit, whatever rounding its widget applies, and editing one field changes only that field.
+    """
+    data = (base or Scenario()).model_dump() if seeded is not None else Scenario().model_dump()
+
+    def same(*keys: str) -> bool:
+        return seeded is not None and all(k in seeded and state[k] == seeded[k] for k in keys)
+
     for inp in (*[i for _, _, g in GROUPS for i in g], *SIMULATION, NAME):
-        _set(data, inp.path, inp.store(state[inp.key]))
-    if state[MIX_ON_KEY]:
-        data["aco"]["enrollment_mix"] = {i.path.rsplit(".", 1)[-1]: i.store(state[i.key]) for i in MIX}
-    else:
-        data["aco"]["enrollment_mix"] = None
+        if not same(inp.key):
+            _set(data, inp.path, inp.store(state[inp.key]))
+    if not same(MIX_ON_KEY, *(i.key for i in MIX)):
+        if state[MIX_ON_KEY]:
+            data["aco"]["enrollment_mix"] = {i.path.rsplit(".", 1)[-1]: i.store(state[i.key]) for i in MIX}
+        else:
+            data["aco"]["enrollment_mix"] = None
+    if same(*TRACK_WIDGETS):
+        return data
     tracks = []
     for code in state[TRACK_KEY]:
         choice: dict[str, Any] = {"track": code}
@@ -402,6 +426,7 @@ def _reset() -> None:
         if isinstance(k, str) and k.startswith(WIDGET):
             del st.session_state[k]
     st.session_state[SHADOW] = {}
+    st.session_state.pop(SEEDED_KEY, None)
     st.session_state[SCENARIO_KEY] = Scenario()
     st.session_state[PENDING_KEY] = True
 
@@ -413,10 +438,11 @@ def _seed(key: str) -> None:
         state[key] = state[SHADOW][key]
 
 
-def scenario_panel() -> Scenario:
+def scenario_panel(tools: Callable[[], None] | None = None) -> Scenario:
     """Draw the sidebar scenario editor and return the scenario the pages should show.
 
-    Call once per run, before the page runs. Invalid fields get their message beside them;
+    Call once per run, before the page runs; ``tools`` draws extra controls under the
+    heading (the consultant's presets and share link, pages/workflow.py). Invalid fields get their message beside them;
     the pages then show the last valid scenario (:func:`scenario_problems` says why).
 
     Only the groups the user has open are drawn (a closed expander reports its state and
@@ -431,10 +457,12 @@ def scenario_panel() -> Scenario:
         shadow.update(_widgets_from(current))
         for k, v in shadow.items():
             state[k] = v
+        state[SEEDED_KEY] = (dict(shadow), current)
     else:
         shadow.update({k: state[k] for k in shadow if k in state})
+    seeded, base = state.get(SEEDED_KEY) or (None, None)
     try:
-        candidate = Scenario.model_validate(_collect(shadow))
+        candidate = Scenario.model_validate(_collect(shadow, base, seeded))
         errors: dict[str, list[str]] = {}
         if candidate != current:
             state[SCENARIO_KEY] = candidate
@@ -447,6 +475,8 @@ def scenario_panel() -> Scenario:
         head.markdown("### Scenario")
         reset.button("Reset", on_click=_reset, help="Back to the default scenario.", key="reset_scenario",
                      icon=":material/restart_alt:", width="stretch")
+        if tools is not None:
+            tools()
         if errors:
             st.error("Fix to update the results (the pages show the last valid scenario):\n\n"
                      + "\n".join(f"- **{_group_of(p)} › {_where(p)}**" for p in errors),
@@ -732,9 +762,21 @@ def page_choice(key: str, options: list, default: Any) -> None:
         state[key] = default
 
 
+def chart_config(key: str) -> dict[str, Any]:
+    """Plotly's config for a dashboard chart: the house config plus one modebar button (on
+    hover) that saves the chart as a PNG named after the chart, the scenario and its seed."""
+    s = get_scenario()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", s.name).strip("-").lower()[:40] or "scenario"
+    return {**charts.CONFIG, "displayModeBar": "hover", "displaylogo": False,
+            "modeBarButtons": [["toImage"]],
+            "toImageButtonOptions": {"format": "png", "scale": 2,
+                                     "filename": f"acosim-{key}-{slug}-seed{s.seed}"}}
+
+
 def chart(fig, key: str) -> None:
-    """Show a figure from simulation.charts with the house look (not Streamlit's theme)."""
-    st.plotly_chart(fig, key=key, theme=None, config=charts.CONFIG)
+    """Show a figure from simulation.charts with the house look (not Streamlit's theme);
+    hovering it offers a PNG download (Plotly's camera button)."""
+    st.plotly_chart(fig, key=key, theme=None, config=chart_config(key))
 
 
 def key_codes(result: montecarlo.SimulationResult) -> dict[str, str]:
@@ -779,6 +821,12 @@ def inject_css() -> None:
 .acotable th:first-child, .acotable td:first-child {text-align: left;}
 .acotable td.l, .acotable th.l {text-align: left;}
 .acotable tr:hover td {background: #f6f8fa;}
+.acotable .src {color: #5f6b7a; font-size: 0.84rem; white-space: normal;}
+.acotable td:has(.src) {white-space: normal; min-width: 14rem; text-align: left;}
+.acotable td:has(.wrap) {white-space: normal; min-width: 9rem;}
+.acotable .changed {background: #fff1d6; border-radius: 4px; padding: 1px 5px; font-weight: 600;}
+dl.prov {display: grid; grid-template-columns: max-content auto; gap: 3px 14px; font-size: 0.92rem; margin: 0;}
+dl.prov dt {color: #5f6b7a;} dl.prov dd {margin: 0;}
 .sw {display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 8px;
      vertical-align: -1px;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem; padding-bottom: 3rem;}
@@ -833,3 +881,138 @@ def notes_by_text(result: montecarlo.SimulationResult) -> list[tuple[str, list[s
         for n in notes:
             out.setdefault(n, []).append(key)
     return [(n, ks, "nearest year's rules" in n) for n, ks in out.items()]
+
+
+# --------------------------------------------------------------------------- navigation, links, notices
+
+ROOT = Path(__file__).resolve().parents[1]
+LINK_KEY = "_link_token"        # the share token last read from or written to the URL
+NOTICE_KEY = "_notices"
+
+
+def _run_by_app() -> bool:
+    """Whether this script run goes through app.py's ``st.navigation``. Streamlit's own
+    ``pages/`` auto-discovery lists the entry script itself among the pages; app.py's
+    navigation never does."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return True
+    main = Path(ctx.main_script_path).resolve()
+    return all(Path(info.get("script_path") or "").resolve() != main
+               for info in ctx.pages_manager.get_pages().values())
+
+
+def deep_link_guard() -> None:
+    """Call first in every page script: ``common.deep_link_guard()``.
+
+    On a freshly started server, the first request for a deep URL such as ``/agreement?s=…``
+    runs that page's script alone (Streamlit's ``pages/`` auto-discovery, used until
+    ``app.py`` has called ``st.navigation`` once): no scenario panel, no share link restored,
+    the raw files of ``pages/`` as the menu. The guard notices that this run did not come
+    through ``app.py`` and runs ``app.py`` in its place, in the same script run: its
+    navigation resolves the page the URL asked for, restores the scenario from the query
+    parameters and draws the page; then this outer run stops. No redirect, so the address,
+    the query parameters and any widget values of the run are kept. (Streamlit's AppTest
+    resets that auto-discovery on every run; the guard sends those runs through ``app.py``
+    too.) A page run on its own, with no ``app.py`` as the entry script, is drawn as it is.
+    """
+    if _run_by_app():
+        return
+    ctx = get_script_run_ctx()
+    app = ROOT / "app.py"
+    if ctx is None or Path(ctx.main_script_path).resolve() != app.resolve():
+        return
+    with ctx.run_with_active_hash(ctx.pages_manager.main_script_hash):
+        runpy.run_path(str(app), run_name="__main__")
+    st.stop()
+
+
+def notify(kind: str, text: str, scenario: Scenario | None = None) -> None:
+    """A message ('success', 'info', 'warning', 'error') shown above the page until the
+    scenario changes from ``scenario`` (default: the current one)."""
+    about = (scenario or get_scenario()).model_dump_json()
+    notes = st.session_state.setdefault(NOTICE_KEY, [])
+    if (kind, text, about) not in notes:
+        notes.append((kind, text, about))
+
+
+NOTICE_ICONS = {"success": ":material/check_circle:", "info": ":material/info:",
+                "warning": ":material/warning:", "error": ":material/error:"}
+
+
+def show_notices() -> None:
+    """Draw the notices that still concern the current scenario (app.py, above the page)."""
+    notes = st.session_state.get(NOTICE_KEY)
+    if not notes:
+        return
+    current = get_scenario().model_dump_json()
+    keep = [n for n in notes if n[2] == current]
+    st.session_state[NOTICE_KEY] = keep
+    for kind, text, _ in keep:
+        getattr(st, kind)(md(text), icon=NOTICE_ICONS.get(kind))
+
+
+def md(text: str) -> str:
+    """Text for st.markdown and alerts with its dollar signs escaped, so that "$860K … $1.5M"
+    or "($M a year)" is not typeset as a formula."""
+    return re.sub(r"(?<!\\)\$", r"\\$", text)
+
+
+@lru_cache(maxsize=256)
+def _token(scenario_json: str) -> str:
+    return share.encode_scenario(Scenario.model_validate_json(scenario_json))
+
+
+def share_token(scenario: Scenario) -> str:
+    """The scenario as a compact URL token (simulation.share), cached on its JSON."""
+    return _token(scenario.model_dump_json())
+
+
+def app_root_url() -> str:
+    """The app's root address as the browser sees it (scheme, host, port, base path)."""
+    url = st.context.url
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    if url:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    else:  # no browser (tests): the address the server listens on
+        origin = f"http://localhost:{st.get_option('server.port')}"
+    return f"{origin}/{base + '/' if base else ''}"
+
+
+def share_link(scenario: Scenario) -> str:
+    """A link to the app's root that opens exactly ``scenario`` (same seed, same numbers)."""
+    return f"{app_root_url()}?{urlencode({share.QUERY_PARAM: share_token(scenario)})}"
+
+
+def restore_from_url() -> None:
+    """If the URL carries a scenario this session has not seen (an opened share link), make
+    it the scenario; a link made under other rules says so, and a damaged one gets a message
+    and the default scenario. Call in app.py before the scenario panel."""
+    state = st.session_state
+    token = st.query_params.get(share.QUERY_PARAM)
+    if not token or token == state.get(LINK_KEY):
+        return
+    state[LINK_KEY] = token
+    if SCENARIO_KEY in state and token == share_token(state[SCENARIO_KEY]):
+        return
+    try:
+        scenario, warnings = share.decode_scenario(token)
+    except ScenarioError as exc:
+        set_scenario(Scenario())
+        notify("error", "This link's scenario could not be opened: " + "; ".join(exc.problems)
+               + ". The default scenario is shown instead.", Scenario())
+        return
+    set_scenario(scenario)
+    notify("success", f"Opened the shared scenario “{scenario.name}” (seed {scenario.seed}, "
+                      f"{scenario.trials:,} simulated futures).", scenario)
+    for w in warnings:
+        notify("warning", w, scenario)
+
+
+def sync_url(scenario: Scenario) -> None:
+    """Keep ``?s=`` in the address bar equal to the scenario shown (after the panel)."""
+    token = share_token(scenario)
+    st.session_state[LINK_KEY] = token
+    if st.query_params.get(share.QUERY_PARAM) != token:
+        st.query_params[share.QUERY_PARAM] = token

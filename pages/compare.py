@@ -12,6 +12,7 @@ from pages import common
 from simulation import charts
 from simulation.text import money, pct
 
+common.deep_link_guard()
 s = common.get_scenario()
 with st.spinner(f"Simulating {s.trials:,} futures under {len(s.tracks)} tracks…"):
     result = common.simulate_cached(s)

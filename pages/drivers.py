@@ -9,6 +9,7 @@ from pages import common
 from simulation import charts
 from simulation.text import pct
 
+common.deep_link_guard()
 s = common.get_scenario()
 result = common.simulate_cached(s)
 summ = common.summary_cached(s)

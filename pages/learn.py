@@ -18,6 +18,7 @@ if _ROOT not in sys.path:  # when this file is run on its own (tests, screenshot
     sys.path.insert(0, _ROOT)
 
 from pages import learn_content as lc  # noqa: E402
+from pages.common import deep_link_guard  # noqa: E402
 
 CATEGORY_ORDER = ("The program", "Money: the settlement", "Quality", "Tracks and models",
                   "Your ACO (scenario inputs)", "Simulation and results")
@@ -131,4 +132,5 @@ def main() -> None:
         _questions()
 
 
+deep_link_guard()
 main()

@@ -20,7 +20,7 @@ if _ROOT not in sys.path:  # when this file is run on its own (tests, screenshot
     sys.path.insert(0, _ROOT)
 
 from pages import learn_content as lc  # noqa: E402
-from pages.common import get_scenario, simulate_cached  # noqa: E402
+from pages.common import deep_link_guard, get_scenario, simulate_cached  # noqa: E402
 from simulation import walkthrough as wt  # noqa: E402
 from simulation.catalog import load_catalog  # noqa: E402
 from simulation.scenario import track_sequence  # noqa: E402
@@ -525,4 +525,5 @@ def main() -> None:
     lc.page_link("pages/learn.py", label="Every term in the glossary (Learn page)",
                  icon=":material/menu_book:")
 
+deep_link_guard()
 main()

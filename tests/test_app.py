@@ -1,9 +1,10 @@
 """The dashboard pages (AppTest) and the pure helpers behind them (charts, crossings).
 
 Each page runs on a small scenario (2,000 futures) so the suite stays quick; the default
-scenario is exercised by the browser test and benchmarks/bench_ui.py. Note on AppTest: with
-``st.navigation`` it keeps the sidebar in the element tree of the first run only, so sidebar
-widgets are driven from that run and the effect is checked on the page.
+scenario is exercised by the browser test and benchmarks/bench_ui.py. Note on AppTest: it
+resets Streamlit's ``pages/`` auto-discovery before every run, so a run after the first starts
+with the page script alone; the pages' deep-link guard (pages/common.py) then runs app.py in
+its place, so every run has the sidebar and the URL sync, as in the browser.
 """
 
 from __future__ import annotations

@@ -99,9 +99,10 @@ def _ready(pg, plots: int = 0, timeout_s: float = PAGE_S) -> None:
     assert pg.locator(EXCEPTION).count() == 0, pg.locator(EXCEPTION).first.inner_text()
 
 
-def _open(pg, title: str, plots: int) -> None:
+def _open(pg, title: str, plots: int, heading: str | None = None) -> None:
+    """Open a page from the top menu (``title``) and wait for its heading and charts."""
     pg.locator('[data-testid="stTopNavLink"]', has_text=title).first.click()
-    pg.get_by_role("heading", name=title, exact=True).wait_for()
+    pg.get_by_role("heading", name=heading or title, exact=True).wait_for()
     _ready(pg, plots)
 
 
@@ -137,8 +138,11 @@ def test_journey_through_every_page(page, app_url):
     _ready(pg, 2)
 
     _open(pg, "Agreement period", 2)
-    _open(pg, "What drives the result", 3)
-    for title in ("Settlement walkthrough", "Learn"):  # built alongside; present when their files are
+    _open(pg, "What drives it", 3, "What drives the result")
+    _open(pg, "Scenarios", 0)
+    _open(pg, "Real ACOs", 0)
+    _open(pg, "Export", 0)
+    for title in ("Walkthrough", "Learn"):  # built alongside; present when their files are
         if pg.locator('[data-testid="stTopNavLink"]', has_text=title).count():
             pg.locator('[data-testid="stTopNavLink"]', has_text=title).first.click()
             pg.wait_for_timeout(500)

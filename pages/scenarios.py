@@ -1,0 +1,171 @@
+"""Scenarios (consultant workflow): start from a preset close to the client, share or save the
+scenario, and compare named snapshots side by side on the same simulated futures."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from pages import common, workflow
+from simulation import charts
+from simulation.text import money, pct
+
+common.deep_link_guard()
+s = common.get_scenario()
+
+
+def _points(x: float) -> str:
+    """A change in a probability in percentage points: +3 pts, −12 pts, ±0 pts."""
+    v = round(x * 100)
+    return "±0 pts" if v == 0 else f"{'+' if v > 0 else '−'}{abs(v)} pts"
+
+
+st.title("Scenarios")
+st.caption(common.scenario_caption(s))
+st.markdown("Start from a preset close to the client, adjust it in the sidebar, then **snapshot** it; "
+            "change it and snapshot again to compare the two on the same simulated futures. Share a "
+            "link or save a file to come back to any of it.")
+
+# ---------------------------------------------------------------- presets
+st.subheader("Start from a preset")
+with st.container(key="presets"):
+    workflow.preset_picker("page.preset", detailed=True)
+st.caption("Archetypes are the median CMS ACO of their kind (PY2023 results); assumption sets come from "
+           "the spread of ACOs' savings rates and quality (PY2016–PY2023) and the project's calibration. "
+           "Labels: **CMS** from CMS data; **SEC** a secondary source and **INF** inferred — both "
+           "assumptions. Tracks, futures and seed are left as they are.")
+
+# ---------------------------------------------------------------- share and save
+st.subheader("Share and save")
+left, right = st.columns(2, gap="large")
+with left:
+    st.markdown("**Link to this scenario**")
+    workflow.share_box(s, key="page.save")
+    snaps = workflow.snapshots()
+    if snaps:
+        st.download_button(f"Save the scenario and its {len(snaps)} snapshot{'s' * (len(snaps) != 1)} (JSON)",
+                           data=lambda: workflow.scenario_set_file(s, dict(snaps)),
+                           file_name=workflow.safe_file_name(s.name, "-with-snapshots.json"),
+                           mime="application/json", key="page.save_set", icon=":material/download:",
+                           on_click="ignore")
+with right:
+    st.markdown("**Open a saved scenario**")
+    workflow.upload_widget()
+
+# ---------------------------------------------------------------- side by side
+st.subheader("Side by side")
+note = st.session_state.pop("_snapshot_note", None)
+name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+with name_col:
+    st.text_input("Name of the snapshot", key="scenarios.snapshot_name", max_chars=80,
+                  placeholder=f"e.g. Stay in BASIC — default: {s.name}",
+                  help="Keeps a copy of the sidebar's scenario under this name (a snapshot of the same "
+                       "name is replaced). Then change the sidebar and snapshot again.")
+with button_col:
+    st.button("Snapshot the scenario", key="scenarios.snapshot", icon=":material/photo_camera:",
+              on_click=workflow._snapshot_clicked, width="stretch", type="primary")
+if note:
+    st.toast(note, icon=":material/photo_camera:")
+
+snaps = workflow.snapshots()
+if not snaps:
+    st.info("No snapshots yet. Name the scenario and snapshot it, change something in the sidebar "
+            "(say, the tracks or the operating cost), then snapshot it again.", icon=":material/info:")
+first = next(iter(snaps.values()), None)
+for i, (name, snap) in enumerate(snaps.items()):
+    a, b, c = st.columns([6, 1.2, 1.2], vertical_alignment="center")
+    what = (common.scenario_caption(snap).split(" · ", 1)[1] if i == 0 or first is None
+            else "against the first: " + workflow.changes(first, snap))
+    a.markdown(common.md(f"**{html.escape(name)}** — {html.escape(what)}"))
+    b.button("Edit", key=f"scenarios.load.{i}", icon=":material/edit:", on_click=workflow._load_snapshot,
+             args=(name,), width="stretch", help="Put this snapshot in the sidebar to change it.")
+    c.button("Remove", key=f"scenarios.drop.{i}", icon=":material/delete:", on_click=workflow._drop_snapshot,
+             args=(name,), width="stretch")
+
+CURRENT = "Sidebar (not saved)"
+candidates = dict(snaps)
+if all(snap.model_copy(update={"name": s.name}) != s for snap in snaps.values()):
+    candidates[CURRENT] = s
+if len(candidates) >= 2:
+    if st.session_state.get("_compare_choices") != list(candidates):  # new snapshots: compare them all
+        st.session_state["_compare_choices"] = list(candidates)
+        st.session_state["scenarios.compare"] = list(candidates)[:4]
+    picked = st.multiselect("Compare", list(candidates), key="scenarios.compare", max_selections=4,
+                            help="Two to four scenarios; the first is the baseline the others are "
+                                 "measured against.")
+    if len(picked) < 2:
+        st.info("Pick at least two scenarios to compare.")
+    else:
+        named = {n: candidates[n] for n in picked}
+        cols = st.columns(len(named))
+        tracks: dict[str, str] = {}
+        for col, (n, sc) in zip(cols, named.items(), strict=True):
+            keys = [t.key for t in sc.tracks]
+            summ = common.summary_cached(sc)
+            best = summ.sort_values("expected_net", ascending=False)["track"].iloc[0]
+            key = f"scenarios.track.{n}"
+            common.page_choice(key, keys, best)
+            tracks[n] = col.selectbox(f"Track in “{n}”", keys, key=key,
+                                      help="Defaults to the track with the highest expected net.")
+        with st.spinner("Simulating the scenarios on the same futures…"):
+            table, quant, summary = workflow.side_by_side(named, tracks)
+        st.session_state[workflow.COMPARISON_KEY] = table
+        base_name = picked[0]
+        base = table.iloc[0]
+        lines = []
+        for _, r in table.iloc[1:].iterrows():
+            ahead = r.delta_expected_net >= 0
+            lines.append(
+                f"**{html.escape(r.scenario)}** ({r.track}) {'gains' if ahead else 'loses'} "
+                f"**{money(abs(r.delta_expected_net))}** on average against **{html.escape(base_name)}** "
+                f"({base.track})" + (f" (± {money(r.delta_mcse)})" if r.delta_mcse >= 1 else "")
+                + " and ends ahead of it in "
+                f"**{pct(r.p_better, 0)}** of the same futures; it owes CMS in some year in "
+                f"{pct(r.p_owe_cms, 0)} of futures against {pct(base.p_owe_cms, 0)}.")
+        with st.container(key="story"):
+            st.markdown(common.md("\n\n".join(lines)))
+        colors = {row.track: charts.track_color(row.code) for row in summary.itertuples()}
+        headers = [("Scenario and track", None), ("Expected net", "Average net over the agreement, after costs."),
+                   ("vs baseline", "Difference from the first row's expected net, on the same futures."),
+                   ("Ahead in", "Share of the same futures in which it ends ahead of the baseline."),
+                   ("Owe CMS", "Chance of owing CMS shared losses in some year (change from the baseline)."),
+                   ("Bad case", "5th percentile: 1 in 20 futures end below it (change from the baseline)."),
+                   ("Good case", "95th percentile: 1 in 20 futures end above it.")]
+
+        def _delta(text: str) -> str:
+            return f'<br><span style="color:#5f6b7a;font-size:0.8rem">{text}</span>'
+
+        rows = []
+        for (_, r), label in zip(table.iterrows(), summary["track"], strict=True):
+            first = r.scenario == base_name and r.track == base.track
+            rows.append([
+                f'<span class="wrap">{common.track_cell(r.scenario, colors[label])}<br>'
+                f'<span style="color:#5f6b7a;font-size:0.85rem;padding-left:19px">{html.escape(r.track)}</span></span>',
+                f"<b>{common.money_cell(r.expected_net)}</b>",
+                "baseline" if first else f"<b>{common.money_cell(r.delta_expected_net)}</b>",
+                "–" if first else pct(r.p_better, 0),
+                pct(r.p_owe_cms, 0) + ("" if first else _delta(_points(r.delta_p_owe_cms))),
+                common.money_cell(r.p5) + ("" if first else _delta(money(r.delta_p5, signed=True))),
+                common.money_cell(r.p95),
+            ])
+        common.html_table(rows, headers)
+        sj = tuple(sc.model_dump_json() for sc in named.values())
+        common.chart(common.figure(("side_by_side", sj, tuple(tracks.items())),
+                                   lambda: charts.distribution(quant, summary, colors)), "side_by_side")
+        st.caption(f"Every scenario runs on the first one's seed ({table.attrs['seed']}) and "
+                   f"{table.attrs['trials']:,} futures, so each future is the same luck in all of them and the "
+                   "differences are the assumptions and the track, not chance. ± is the Monte Carlo error of "
+                   "the difference.")
+        for w in table.attrs.get("warnings", []):
+            st.warning(w)
+        st.markdown("**What differs between them**")
+        paths, diff = workflow.diff_rows(named)
+        if diff:
+            common.html_table(diff, [("Input", None)] + [(n, None) for n in named], left=1)
+            st.caption("Highlighted: different from the baseline (the first column).")
+        else:
+            st.caption("Their inputs are the same; only the tracks compared differ.")
+elif snaps:
+    st.info("The sidebar holds the same scenario as the snapshot: change something in the sidebar to "
+            "compare it, or snapshot another scenario.", icon=":material/info:")
