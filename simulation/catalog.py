@@ -563,8 +563,12 @@ def _check_overlap(where: str, entries: list[_Entry], i: int) -> None:
 
 def load_catalog(directory: Path | str | None = None) -> Catalog:
     """Load and validate every ``*.yaml`` under ``directory`` (default ``data/tracks``)."""
-    directory = Path(directory) if directory is not None else TRACKS_DIR
-    return _load_cached(str(directory.resolve()))
+    if directory is None:
+        return _load_cached(_DEFAULT_DIR)
+    return _load_cached(str(Path(directory).resolve()))
+
+
+_DEFAULT_DIR = str(TRACKS_DIR.resolve())
 
 
 @lru_cache(maxsize=8)

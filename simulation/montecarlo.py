@@ -14,8 +14,9 @@ The model, per trial i and agreement year t (year index 0 is the first performan
 * spending per capita: E_it = B0 * C_it * (1 - effect_it) * (1 + eps_it), eps from
   :mod:`simulation.noise` (shock year multiplies its standard deviation)
 * benchmarks: MSSP updates retrospectively, B = B0 * C; agreements from 2024 blend one third
-  ACPT, B = B0 * C * P^(1/3), with the two-way benchmark B0 * C for the loss protection
-  (42 CFR 425.652(b)); NGACO and REACH trend prospectively, B = B0 * C * P
+  ACPT into each year's growth, B = B0 * C * prod_{s=0..t} (1 + a_is / 3), with the two-way
+  benchmark B0 * C for the loss protection (42 CFR 425.652(b)); NGACO and REACH trend
+  prospectively, B = B0 * C * P
 * quality score ~ Normal(mean, sd) clipped to [0, 1]; QPS met with probability p; if not,
   the alternative QPS with probability p_alt
 * costs: operating cost each year, start-up in year 1, and the participants' own revenue
@@ -30,7 +31,7 @@ import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ from scipy import optimize
 from .catalog import TrackRules, load_catalog
 from .noise import noise_sd
 from .scenario import MSR_CHOICES, Scenario, TrackChoice, eligibility_notes, track_sequence
-from .settlement import Row, settle_batch
+from .settlement import Row, prepare_batch, run_batch
 
 CHUNK = 100_000  # trials settled per chunk; bounds memory for a million trials
 _STREAMS = ("effect", "trend", "gap", "noise", "quality", "qps", "alt")
@@ -57,6 +58,7 @@ class Draws:
     effect: np.ndarray       # (years, trials) effect in force each year
     trend_index: np.ndarray  # (years, trials) C
     gap_index: np.ndarray    # (years, trials) P
+    acpt_index: np.ndarray   # (years, trials) the one-third ACPT share of P
     spending: np.ndarray     # (years, trials) per capita
     quality: np.ndarray      # (years, trials)
     qps: np.ndarray          # (years, trials) bool
@@ -84,27 +86,51 @@ def _standard_draws(ss: np.random.SeedSequence, trials: int, years: int) -> dict
     }
 
 
+def _cumprod_years(g: np.ndarray) -> np.ndarray:
+    """Cumulative product over the year axis of a (years, trials) array, in place (a row at
+    a time: much faster than numpy's cumprod along axis 0)."""
+    for t in range(1, g.shape[0]):
+        g[t] *= g[t - 1]
+    return g
+
+
 def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
-    """Turn standard draws into the scenario's random inputs (pure arithmetic)."""
+    """Turn standard draws into the scenario's random inputs (pure arithmetic; works in place
+    on the arrays of ``z``, which it consumes)."""
     years = s.aco.agreement_years
     p, m, nz = s.performance, s.market, s.noise
     theta = p.savings_effect + p.savings_effect_sd * z["effect"]
     steps = np.arange(1, years + 1, dtype=float)
     ramp = np.ones(years) if p.ramp_years == 0 else np.minimum(1.0, steps / p.ramp_years)
     effect = ramp[:, None] * theta[None, :]
-    growth = 1.0 + m.trend_mean + m.trend_sd * z["trend"]
+    growth = z["trend"]
+    growth *= m.trend_sd
+    growth += 1.0 + m.trend_mean
     growth[0] = 1.0  # the year-1 benchmark is the year-1 expectation
-    trend_index = np.cumprod(growth, axis=0)
-    gap_index = np.cumprod(1.0 + m.prospective_gap_mean + m.prospective_gap_sd * z["gap"], axis=0)
+    trend_index = _cumprod_years(growth)
+    gap = z["gap"]
+    gap *= m.prospective_gap_sd
+    gap += m.prospective_gap_mean
+    acpt_index = _cumprod_years(gap / 3.0 + 1.0)
+    gap += 1.0
+    gap_index = _cumprod_years(gap)
     mult = np.ones(years)
     if nz.shock_year is not None:
         mult[nz.shock_year - 1] = nz.shock_multiplier
     sd = noise_sd(s.aco.beneficiaries, nz.per_beneficiary_cv, nz.systemic_sd, mult)
-    spending = s.aco.benchmark_pc * trend_index * (1.0 - effect) * (1.0 + sd[:, None] * z["noise"])
-    quality = np.clip(p.quality_mean + p.quality_sd * z["quality"], 0.0, 1.0)
+    spending = z["noise"]
+    spending *= sd[:, None]
+    spending += 1.0
+    spending *= 1.0 - effect
+    spending *= trend_index
+    spending *= s.aco.benchmark_pc
+    quality = z["quality"]
+    quality *= p.quality_sd
+    quality += p.quality_mean
+    np.clip(quality, 0.0, 1.0, out=quality)
     qps = z["qps"] < p.qps_probability
     alt = ~qps & (z["alt"] < p.alt_qps_probability)
-    return Draws(theta, effect, trend_index, gap_index, spending, quality, qps, alt)
+    return Draws(theta, effect, trend_index, gap_index, acpt_index, spending, quality, qps, alt)
 
 
 # --------------------------------------------------------------------------- rules
@@ -145,15 +171,14 @@ def plan(choice: TrackChoice, scenario: Scenario) -> list[YearPlan]:
     return out
 
 
-def _benchmarks(s: Scenario, d: Draws, t: int, cols: slice | int = slice(None)) -> dict[str, Any]:
-    """Per-capita benchmarks in year ``t``: MSSP (with its two-way version from 2024) and
-    prospective (NGACO, REACH); see the module docstring."""
+def _benchmarks(s: Scenario, c, p, p_acpt) -> dict[str, Any]:
+    """Per-capita benchmarks from the trend index ``c``, the prospective-error index ``p`` and
+    its one-third ACPT share ``p_acpt`` (arrays or numbers): MSSP (with its two-way version
+    from 2024) and prospective (NGACO, REACH); see the module docstring."""
     b0 = s.aco.benchmark_pc
-    c = d.trend_index[t, cols]
-    p = d.gap_index[t, cols]
     out = {"prospective": b0 * c * p}
     if s.aco.agreement_start_year >= 2024:
-        out["mssp"] = b0 * c * np.cbrt(p)
+        out["mssp"] = b0 * c * p_acpt
         out["mssp_two_way"] = b0 * c
     else:
         out["mssp"] = b0 * c
@@ -191,16 +216,19 @@ def _job_inputs(choice: TrackChoice, yp: YearPlan, s: Scenario, t: int, rows: di
     return kw
 
 
-def _year_rows(s: Scenario, d: Draws, t: int, cols: slice | int = slice(None)) -> dict[str, Any]:
-    """The random inputs of year ``t`` (arrays over trials, or scalars for one trial)."""
+def _year_rows(s: Scenario, d: Draws, t: int | slice = slice(None),
+               cols: slice | int = slice(None)) -> dict[str, Any]:
+    """The settlement inputs that vary by trial: year ``t`` (or every year, ``(years,
+    trials)`` arrays) for the trials ``cols`` (a number for one trial)."""
+    c = d.trend_index[t, cols]
     rows = {
         "spending": d.spending[t, cols],
         "quality": d.quality[t, cols],
         "qps": d.qps[t, cols],
         "alt": d.alt[t, cols],
-        "revenue": s.aco.participant_revenue * d.trend_index[t, cols],
+        "revenue": s.aco.participant_revenue * c,
     }
-    rows.update(_benchmarks(s, d, t, cols))
+    rows.update(_benchmarks(s, c, d.gap_index[t, cols], d.acpt_index[t, cols]))
     return rows
 
 
@@ -290,6 +318,21 @@ class SimulationResult:
         return yp.rules, args
 
 
+@lru_cache(maxsize=64)
+def _batch_for(scenario_json: str, names: tuple[str, ...]):
+    """Every (track, year) of a scenario packed as settlement jobs on the input matrix whose
+    rows are ``names`` x years. Cached: it depends on neither the seed nor the trials, so
+    re-runs (sensitivity, break-even, the dashboard) reuse it."""
+    s = Scenario.model_validate_json(scenario_json)
+    years = s.aco.agreement_years
+    marks = [{name: Row(k * years + t) for k, name in enumerate(names)} for t in range(years)]
+    return prepare_batch([
+        (yp.rules, _job_inputs(choice, yp, s, t, marks[t]))
+        for choice in s.tracks
+        for t, yp in enumerate(plan(choice, s))
+    ])
+
+
 def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None = None) -> SimulationResult:
     """Simulate ``scenario`` (optionally overriding its trials and seed)."""
     s = scenario
@@ -305,7 +348,9 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     earned2d = earned.reshape(len(s.tracks) * years, n)
     costs = np.empty((years, n))
     first: Draws | None = None
-    sums: dict[str, np.ndarray] = {}
+    names: list[str] = []
+    sums = None
+    batch = None
     rng_seconds = 0.0
     n_ben = s.aco.beneficiaries
     for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
@@ -321,29 +366,22 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
         costs[:, lo:hi] = (s.costs.annual_operating_cost
                            + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
         costs[0, lo:hi] += s.costs.startup_investment
-        # every (track, year) settled in one compiled call on the shared input rows
-        matrix: list[np.ndarray] = []
-        year_rows = []
-        for t in range(years):
-            marked = {}
-            for name, arr in _year_rows(s, d, t).items():
-                marked[name] = Row(len(matrix))
-                matrix.append(arr)
-                sums.setdefault(name, np.zeros(years))[t] += float(np.sum(arr))
-            year_rows.append(marked)
-        jobs = [
-            (yp.rules, _job_inputs(choice, yp, s, t, year_rows[t]))
-            for choice, yplans in zip(s.tracks, plans, strict=True)
-            for t, yp in enumerate(yplans)
-        ]
+        # the input matrix: one row per (input, year); every (track, year) is a job on it
+        rows = _year_rows(s, d)
+        if batch is None:
+            names = list(rows)
+            batch = _batch_for(s.model_dump_json(exclude={"trials", "seed", "name"}), tuple(names))
+        x = np.concatenate([rows[name] for name in names], axis=0, dtype=np.float64)
+        sums = x.sum(axis=1) if sums is None else sums + x.sum(axis=1)
         # the kernel writes straight into the results (rows = track x year, columns = trials)
-        settle_batch(jobs, np.stack(matrix), earned_out=earned2d, col0=lo)
-        del matrix, d
+        run_batch(batch, x, earned2d, lo)
+        del x, rows, d
+    year_means = {name: sums[k * years:(k + 1) * years] / n for k, name in enumerate(names)}
     notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(
         scenario=s, seed=s.seed, keys=keys, choices=list(s.tracks), plans=plans,
         years=s.years, earned_tyk=earned, costs_yt=costs, draws=first,
-        year_means={name: total / n for name, total in sums.items()},
+        year_means=year_means,
         seconds=time.perf_counter() - t_start, rng_seconds=rng_seconds, notes=notes,
     )
 

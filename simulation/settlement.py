@@ -286,7 +286,7 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
             loss_base, before_limit, limit, euc, shared_losses, 1.0 * acpt, quality_share)
 
 
-_BLOCK = 1024  # elements per inner pass (inputs stay in cache)
+_BLOCK = 4096  # elements per inner pass
 _SPLIT = 4     # each job's elements are split in this many tasks for the threads
 
 
@@ -508,6 +508,71 @@ class Row:
     index: int
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Jobs packed for the compiled kernel, ready to run on any input matrix of their layout.
+
+    Identical jobs (e.g. BASIC A and B, whose rules are the same, or a glide-path year and
+    the level it is at) are settled once: ``unique`` lists the jobs that run and
+    ``copies`` the (job, job it copies) pairs.
+    """
+
+    n_jobs: int
+    P: np.ndarray
+    LIM: np.ndarray
+    CORR: np.ndarray
+    SCALE: np.ndarray
+    NSCALE: np.ndarray
+    idx: np.ndarray
+    xs: np.ndarray
+    unique: np.ndarray
+    copies: tuple[tuple[int, int], ...]
+
+
+def prepare_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], *, share: bool = True) -> Batch:
+    """Pack (rules, inputs) jobs once; :func:`run_batch` then settles them on any matrix.
+
+    ``share=False`` runs every job even when two are identical (for per-job outputs).
+    """
+    keys = [_job_key(rules, given) if share else j for j, (rules, given) in enumerate(jobs)]
+    first: dict[Any, int] = {}
+    for j, k in enumerate(keys):
+        first.setdefault(k, j)
+    unique = sorted(first.values())
+    run = [jobs[j] for j in unique]
+    parts = [_rule_arrays(rules) for rules, _ in run]
+    SCALE, NSCALE = _pad([q[3] for q in parts], (1, 4))
+    idx = np.empty((len(run), len(INPUTS)), dtype=np.int64)
+    scalars: list[float] = []
+    for j, (_rules, given) in enumerate(run):
+        for k, v in enumerate(_inputs_in_order(given)):
+            if isinstance(v, Row):
+                idx[j, k] = v.index
+            else:
+                scalars.append(float(v))
+                idx[j, k] = -len(scalars)
+    return Batch(
+        n_jobs=len(jobs),
+        P=np.stack([q[0] for q in parts]), LIM=np.stack([q[1] for q in parts]),
+        CORR=np.stack([q[2] for q in parts]), SCALE=SCALE, NSCALE=NSCALE, idx=idx,
+        xs=np.array(scalars, dtype=np.float64).reshape(-1, 1),
+        unique=np.array(unique, dtype=np.int64),
+        copies=tuple((j, first[k]) for j, k in enumerate(keys) if first[k] != j),
+    )
+
+
+def run_batch(batch: Batch, x: np.ndarray, earned_out: np.ndarray, col0: int = 0) -> np.ndarray:
+    """Fill columns ``col0 .. col0 + m`` of ``earned_out`` (C-contiguous, one row per job)
+    with each job's shared savings minus shared losses on the input matrix ``x``."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    m = x.shape[1]
+    _kernel(m, batch.P, batch.LIM, batch.CORR, batch.SCALE, batch.NSCALE, x, batch.xs,
+            batch.idx, earned_out, 1, batch.unique, col0)
+    for j, src in batch.copies:
+        earned_out[j, col0:col0 + m] = earned_out[src, col0:col0 + m]
+    return earned_out
+
+
 def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *,
                  earned_out: np.ndarray | None = None, col0: int = 0):
     """Settle many (rules, inputs) jobs over the same rows in one compiled parallel call.
@@ -515,55 +580,22 @@ def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *
     ``x`` is a ``(rows, m)`` float matrix; each job maps input names (see :data:`INPUTS`)
     to a :class:`Row` of ``x`` or to a scalar (missing names take :func:`settle`'s
     defaults). Returns ``(shared_savings, shared_losses)``, each ``(jobs, m)``; or, when
-    ``earned_out`` (a C-contiguous ``(jobs, >= col0 + m)`` array, e.g. the caller's results)
-    is given, fills its columns ``col0 .. col0 + m`` with savings minus losses and returns it. This is the Monte Carlo's fast path:
-    the same kernel as :func:`settle`, without Python per job.
+    ``earned_out`` (a C-contiguous ``(jobs, >= col0 + m)`` array) is given, fills its
+    columns ``col0 .. col0 + m`` with savings minus losses and returns it. The same kernel
+    as :func:`settle`, without Python per job.
     """
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    m = x.shape[1]
-    # Identical jobs (e.g. BASIC A and B, whose rules are the same, or a glide-path year and
-    # the level it is at) are settled once and shared.
-    keys = [_job_key(rules, given) for rules, given in jobs]
-    first: dict[tuple, int] = {}
-    for j, k in enumerate(keys):
-        first.setdefault(k, j)
-    unique = sorted(first.values())
     if earned_out is not None:
-        _run([jobs[j] for j in unique], x, earned_out, 1, orow=np.array(unique), col0=col0)
-        for j, k in enumerate(keys):
-            if first[k] != j:
-                earned_out[j, col0:col0 + m] = earned_out[first[k], col0:col0 + m]
-        return earned_out
-    if len(unique) < len(jobs):
-        savings, losses = settle_batch([jobs[j] for j in unique], x)
-        which = np.array([unique.index(first[k]) for k in keys])
-        return savings[which], losses[which]
-    out = _run(jobs, x, np.empty((2 * len(jobs), m)), 0)
+        return run_batch(prepare_batch(jobs), x, earned_out, col0)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = _run(jobs, x, np.empty((2 * len(jobs), x.shape[1])), 0)
     return out[0::2], out[1::2]
 
 
-def _run(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, out: np.ndarray, what: int,
-         orow: np.ndarray | None = None, col0: int = 0):
-    """Pack the jobs' rules and inputs for :func:`_kernel` and run it into ``out``."""
-    if orow is None:
-        orow = np.arange(len(jobs))
-    parts = [_rule_arrays(rules) for rules, _ in jobs]
-    P = np.stack([q[0] for q in parts])
-    LIM = np.stack([q[1] for q in parts])
-    CORR = np.stack([q[2] for q in parts])
-    SCALE, NSCALE = _pad([q[3] for q in parts], (1, 4))
-    idx = np.empty((len(jobs), len(INPUTS)), dtype=np.int64)
-    scalars: list[float] = []
-    for j, (_rules, given) in enumerate(jobs):
-        for k, v in enumerate(_inputs_in_order(given)):
-            if isinstance(v, Row):
-                idx[j, k] = v.index
-            else:
-                scalars.append(float(v))
-                idx[j, k] = -len(scalars)
-    xs = np.array(scalars, dtype=np.float64).reshape(-1, 1)
-    _kernel(x.shape[1], P, LIM, CORR, SCALE, NSCALE, np.ascontiguousarray(x, dtype=np.float64),
-            xs, idx, out, what, np.asarray(orow, dtype=np.int64), col0)
+def _run(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, out: np.ndarray, what: int):
+    """Run every job into ``out``: savings and losses (``what`` 0) or every field (2)."""
+    batch = prepare_batch(jobs, share=False)
+    _kernel(x.shape[1], batch.P, batch.LIM, batch.CORR, batch.SCALE, batch.NSCALE, x, batch.xs,
+            batch.idx, out, what, batch.unique, 0)
     return out
 
 
