@@ -1016,3 +1016,41 @@ def sync_url(scenario: Scenario) -> None:
     st.session_state[LINK_KEY] = token
     if st.query_params.get(share.QUERY_PARAM) != token:
         st.query_params[share.QUERY_PARAM] = token
+
+
+# --------------------------------------------------------------------------- assumptions
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _assumptions(scenario_json: str) -> pd.DataFrame:
+    from simulation.assumptions import assumption_table
+
+    return assumption_table(Scenario.model_validate_json(scenario_json))
+
+
+def assumptions_cached(scenario: Scenario) -> pd.DataFrame:
+    """Every SEC/INF value the scenario's tracks use, plus the model's own assumptions."""
+    return _assumptions(scenario.model_dump_json())
+
+
+def with_override(scenario: Scenario, track_key: str | None, name: str | None,
+                  value: float | None) -> Scenario:
+    """``scenario`` with one track's parameter changed as a what-if (validated), or with
+    every what-if cleared when ``track_key`` is None. Raises ValueError with the message."""
+    tracks = []
+    for choice in scenario.tracks:
+        if track_key is None:
+            tracks.append(choice.model_copy(update={"overrides": {}}))
+        elif choice.key == track_key:
+            data = choice.model_dump()
+            data["overrides"] = {**choice.overrides, name: value}
+            try:
+                tracks.append(TrackChoice.model_validate(data))
+            except ValidationError as exc:
+                raise ValueError("; ".join(format_errors(exc, TrackChoice))) from None
+        else:
+            tracks.append(choice)
+    try:
+        return Scenario.model_validate({**scenario.model_dump(), "tracks": [t.model_dump() for t in tracks]})
+    except ValidationError as exc:
+        raise ValueError("; ".join(format_errors(exc))) from None

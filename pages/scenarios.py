@@ -169,3 +169,38 @@ if len(candidates) >= 2:
 elif snaps:
     st.info("The sidebar holds the same scenario as the snapshot: change something in the sidebar to "
             "compare it, or snapshot another scenario.", icon=":material/info:")
+
+# ---------------------------------------------------------------- assumptions
+st.subheader("Assumptions behind the numbers")
+st.markdown("Every value below is **not** regulation text: **SEC** comes from a secondary source and "
+            "**INF** is inferred; **CMS** defaults are fitted on CMS's published results. Numeric ones "
+            "can be changed for one track as a what-if; the track is then marked *what-if*.")
+table = common.assumptions_cached(s)
+shown = table.rename(columns={"track": "Track", "parameter": "Assumption", "value": "Value",
+                              "confidence": "Label", "citation": "Source"})
+st.dataframe(shown[["Track", "Assumption", "Value", "Label", "Source"]], hide_index=True,
+             width="stretch", height=320, key="assumptions.table")
+editable = table[table["overridable"]]
+if not editable.empty:
+    with st.container(border=True, key="whatif"):
+        st.markdown("**Change one as a what-if**")
+        c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+        track = c1.selectbox("Track", sorted(editable["track"].unique()), key="whatif.track")
+        params = sorted(editable.loc[editable["track"] == track, "parameter"].unique())
+        param = c2.selectbox("Parameter (a fraction, 0-1)", params, key="whatif.param")
+        current = editable.loc[(editable["track"] == track) & (editable["parameter"] == param), "value"]
+        try:
+            start = min(1.0, max(0.0, float(current.iloc[0])))
+        except (IndexError, ValueError):
+            start = 0.0
+        value = c3.number_input("New value", min_value=0.0, max_value=1.0, value=start, step=0.005,
+                                format="%.3f", key=f"whatif.value.{track}.{param}")
+        if c4.button("Apply", key="whatif.apply", type="primary"):
+            try:
+                common.set_scenario(common.with_override(s, track, param, value))
+                st.rerun()
+            except ValueError as exc:
+                st.error(str(exc))
+if any(c.overrides for c in s.tracks) and st.button("Clear every what-if", key="whatif.clear"):
+    common.set_scenario(common.with_override(s, None, None, None))
+    st.rerun()

@@ -1,0 +1,38 @@
+"""The Scenarios page lists the assumptions behind the numbers and applies a what-if (AppTest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from simulation.scenario import Scenario, TrackChoice
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SMALL = Scenario(trials=1_000, tracks=[TrackChoice(track="REACH_GLOBAL"), TrackChoice(track="BASIC_E")])
+
+
+def test_assumptions_are_listed_and_a_what_if_applies():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["scenario"] = SMALL
+    at.session_state["_scenario_pending"] = True
+    at.run()
+    at.switch_page("pages/scenarios.py").run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Assumption" in d.value.columns)
+    assert {"SEC", "INF", "CMS"} <= set(table["Label"])
+    assert (table["Assumption"] == "quality_withhold").any()
+    at.selectbox(key="whatif.track").set_value("REACH Global").run()
+    at.selectbox(key="whatif.param").set_value("quality_withhold").run()
+    box = next(n for n in at.number_input if n.label == "New value")
+    assert box.value == 0.05  # starts at the value in force (REACH 2026 withhold)
+    box.set_value(0.01).run()
+    at.button(key="whatif.apply").click().run()
+    assert not at.exception, at.exception
+    s = at.session_state["scenario"]
+    reach = next(c for c in s.tracks if c.track == "REACH_GLOBAL")
+    assert reach.overrides == {"quality_withhold": 0.01}
+    assert "what-if" in reach.key
+    at.button(key="whatif.clear").click().run()
+    assert not at.exception, at.exception
+    assert all(not c.overrides for c in at.session_state["scenario"].tracks)
