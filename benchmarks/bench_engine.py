@@ -69,7 +69,7 @@ def _peak_mb(trials: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, nargs="*", default=[100_000, 1_000_000])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true", help="one JSON object per trial count")
     args = ap.parse_args()
     for trials in args.trials:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -43,8 +44,9 @@ from .noise import noise_sd
 from .scenario import MSR_CHOICES, Scenario, TrackChoice, eligibility_notes, track_sequence
 from .settlement import Row, prepare_batch, run_batch
 
-CHUNK = 100_000  # trials settled per chunk; bounds memory for a million trials
+CHUNK = 50_000  # trials settled per chunk; bounds memory, and lets the next chunk draw while one settles
 _STREAMS = ("effect", "trend", "gap", "noise", "quality", "qps", "alt")
+_DRAWN_ROWS = ("spending", "quality", "qps", "alt")  # the first rows of a chunk's input matrix
 
 
 # --------------------------------------------------------------------------- draws
@@ -61,8 +63,8 @@ class Draws:
     acpt_index: np.ndarray   # (years, trials) the one-third ACPT share of P
     spending: np.ndarray     # (years, trials) per capita
     quality: np.ndarray      # (years, trials)
-    qps: np.ndarray          # (years, trials) bool
-    alt: np.ndarray          # (years, trials) bool
+    qps: np.ndarray          # (years, trials) 1.0 if the quality standard is met, else 0.0
+    alt: np.ndarray          # (years, trials) 1.0 if the alternative standard is met instead
 
 
 def _chunk_seeds(seed: int, trials: int) -> list[np.random.SeedSequence]:
@@ -70,20 +72,39 @@ def _chunk_seeds(seed: int, trials: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(n_chunks)
 
 
-def _standard_draws(ss: np.random.SeedSequence, trials: int, years: int) -> dict[str, np.ndarray]:
+def _standard_draws(ss: np.random.SeedSequence, trials: int, years: int,
+                    out: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Standard normal / uniform draws for one chunk; one child stream per component, so
-    changing one assumption never shifts another component's draws."""
+    changing one assumption never shifts another component's draws.
+
+    The draws that become the settlement inputs of :data:`_DRAWN_ROWS` (spending noise,
+    quality, the two quality-standard uniforms) are written into the first ``4 x years``
+    rows of ``out`` (the chunk's input matrix), which :func:`_build_draws` then transforms
+    in place, so they are never copied.
+    """
     gens = [np.random.default_rng(child) for child in ss.spawn(len(_STREAMS))]
     g = dict(zip(_STREAMS, gens, strict=True))
+    if out is None:
+        out = np.empty((len(_DRAWN_ROWS) * years, trials))
+    block = dict(zip(("noise", "quality", "qps", "alt"),
+                     (out[k * years:(k + 1) * years] for k in range(len(_DRAWN_ROWS))), strict=True))
+    for name in ("noise", "quality"):
+        g[name].standard_normal(out=block[name])
+    for name in ("qps", "alt"):
+        g[name].random(out=block[name])
     return {
         "effect": g["effect"].standard_normal(trials),
         "trend": g["trend"].standard_normal((years, trials)),
         "gap": g["gap"].standard_normal((years, trials)),
-        "noise": g["noise"].standard_normal((years, trials)),
-        "quality": g["quality"].standard_normal((years, trials)),
-        "qps": g["qps"].random((years, trials)),
-        "alt": g["alt"].random((years, trials)),
+        **block,
     }
+
+
+def _timed_draws(ss: np.random.SeedSequence, trials: int, years: int,
+                 out: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+    t0 = time.perf_counter()
+    z = _standard_draws(ss, trials, years, out)
+    return z, time.perf_counter() - t0
 
 
 def _cumprod_years(g: np.ndarray) -> np.ndarray:
@@ -96,7 +117,8 @@ def _cumprod_years(g: np.ndarray) -> np.ndarray:
 
 def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
     """Turn standard draws into the scenario's random inputs (pure arithmetic; works in place
-    on the arrays of ``z``, which it consumes)."""
+    on the arrays of ``z``, which it consumes, so spending, quality and the quality standards
+    stay in the rows of the input matrix the draws were written to)."""
     years = s.aco.agreement_years
     p, m, nz = s.performance, s.market, s.noise
     theta = p.savings_effect + p.savings_effect_sd * z["effect"]
@@ -128,8 +150,9 @@ def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
     quality *= p.quality_sd
     quality += p.quality_mean
     np.clip(quality, 0.0, 1.0, out=quality)
-    qps = z["qps"] < p.qps_probability
-    alt = ~qps & (z["alt"] < p.alt_qps_probability)
+    qps = np.less(z["qps"], p.qps_probability, out=z["qps"])
+    alt = np.less(z["alt"], p.alt_qps_probability, out=z["alt"])
+    alt -= alt * qps  # the alternative standard counts only where the standard is missed
     return Draws(theta, effect, trend_index, gap_index, acpt_index, spending, quality, qps, alt)
 
 
@@ -315,6 +338,8 @@ class SimulationResult:
         rows = _year_rows(self.scenario, draws, year_index, col)
         kw = _job_inputs(self.choices[k], yp, self.scenario, year_index, rows)
         args = {name: v.item() if isinstance(v, np.ndarray | np.generic) else v for name, v in kw.items()}
+        for name in ("qps_met", "alt_qps_met"):  # drawn as 0/1 rows of the input matrix
+            args[name] = bool(args[name])
         return yp.rules, args
 
 
@@ -348,34 +373,46 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     earned2d = earned.reshape(len(s.tracks) * years, n)
     costs = np.empty((years, n))
     first: Draws | None = None
-    names: list[str] = []
+    # the input rows, in the order of _year_rows; the jobs are packed once for them
+    names = [*_DRAWN_ROWS, "revenue", *_benchmarks(s, 1.0, 1.0, 1.0)]
+    batch = _batch_for(s.model_dump_json(exclude={"trials", "seed", "name"}), tuple(names))
     sums = None
-    batch = None
     rng_seconds = 0.0
     n_ben = s.aco.beneficiaries
-    for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
-        lo = ci * CHUNK
-        hi = min(n, lo + CHUNK)
-        t0 = time.perf_counter()
-        z = _standard_draws(ss, hi - lo, years)
-        rng_seconds += time.perf_counter() - t0
-        d = _build_draws(s, z)
-        del z
-        if first is None:
-            first = d
-        costs[:, lo:hi] = (s.costs.annual_operating_cost
-                           + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
-        costs[0, lo:hi] += s.costs.startup_investment
-        # the input matrix: one row per (input, year); every (track, year) is a job on it
-        rows = _year_rows(s, d)
-        if batch is None:
-            names = list(rows)
-            batch = _batch_for(s.model_dump_json(exclude={"trials", "seed", "name"}), tuple(names))
-        x = np.concatenate([rows[name] for name in names], axis=0, dtype=np.float64)
-        sums = x.sum(axis=1) if sums is None else sums + x.sum(axis=1)
-        # the kernel writes straight into the results (rows = track x year, columns = trials)
-        run_batch(batch, x, earned2d, lo)
-        del x, rows, d
+    seeds = _chunk_seeds(s.seed, n)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the next chunk's random numbers are drawn on the other core while this chunk is
+        # settled (numpy's generators and the compiled kernel both release the GIL)
+        def draw(ci: int):
+            size = min(n, (ci + 1) * CHUNK) - ci * CHUNK
+            x = np.empty((len(names) * years, size))  # the chunk's input matrix
+            return x, pool.submit(_timed_draws, seeds[ci], size, years, x)
+
+        upcoming = draw(0)
+        for ci in range(len(seeds)):
+            lo = ci * CHUNK
+            hi = min(n, lo + CHUNK)
+            x, pending = upcoming
+            z, seconds = pending.result()
+            rng_seconds += seconds
+            if ci + 1 < len(seeds):
+                upcoming = draw(ci + 1)
+            d = _build_draws(s, z)
+            del z
+            if first is None:
+                first = d
+            costs[:, lo:hi] = (s.costs.annual_operating_cost
+                               + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
+            costs[0, lo:hi] += s.costs.startup_investment
+            # the input matrix: one row per (input, year); every (track, year) is a job on it.
+            # The drawn inputs are in place already; the trend-driven ones are filled in.
+            rows = _year_rows(s, d)
+            for k, name in enumerate(names[len(_DRAWN_ROWS):], start=len(_DRAWN_ROWS)):
+                x[k * years:(k + 1) * years] = rows[name]
+            sums = x.sum(axis=1) if sums is None else sums + x.sum(axis=1)
+            # the kernel writes straight into the results (rows = track x year, columns = trials)
+            run_batch(batch, x, earned2d, lo)
+            del rows, d, x
     year_means = {name: sums[k * years:(k + 1) * years] / n for k, name in enumerate(names)}
     notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(

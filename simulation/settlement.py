@@ -298,7 +298,7 @@ def _view(x, xs, idx, buf, j, k, i0, i1):
     return x[r][i0:i1] if r >= 0 else buf[k][: i1 - i0]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, parallel=True, nogil=True, error_model="numpy")
 def _kernel(m, P, LIM, CORR, SCALE, NSCALE, x, xs, idx, out, what, orow, col0):
     """Settle J jobs over ``m`` elements in one parallel region.
 
