@@ -15,6 +15,7 @@ extreme-and-uncontrollable-circumstances reduction (losses only).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Any
@@ -287,6 +288,10 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
 
 
 _BLOCK = 4096  # elements per inner pass
+# The kernel releases the GIL (so a caller can draw random numbers meanwhile), but Numba's
+# fallback "workqueue" threading layer must not run two parallel regions at once: callers in
+# different threads (dashboard sessions) take turns.
+_KERNEL_LOCK = threading.Lock()
 _SPLIT = 4     # each job's elements are split in this many tasks for the threads
 
 
@@ -566,8 +571,9 @@ def run_batch(batch: Batch, x: np.ndarray, earned_out: np.ndarray, col0: int = 0
     with each job's shared savings minus shared losses on the input matrix ``x``."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     m = x.shape[1]
-    _kernel(m, batch.P, batch.LIM, batch.CORR, batch.SCALE, batch.NSCALE, x, batch.xs,
-            batch.idx, earned_out, 1, batch.unique, col0)
+    with _KERNEL_LOCK:
+        _kernel(m, batch.P, batch.LIM, batch.CORR, batch.SCALE, batch.NSCALE, x, batch.xs,
+                batch.idx, earned_out, 1, batch.unique, col0)
     for j, src in batch.copies:
         earned_out[j, col0:col0 + m] = earned_out[src, col0:col0 + m]
     return earned_out
@@ -594,8 +600,9 @@ def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *
 def _run(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, out: np.ndarray, what: int):
     """Run every job into ``out``: savings and losses (``what`` 0) or every field (2)."""
     batch = prepare_batch(jobs, share=False)
-    _kernel(x.shape[1], batch.P, batch.LIM, batch.CORR, batch.SCALE, batch.NSCALE, x, batch.xs,
-            batch.idx, out, what, batch.unique, 0)
+    with _KERNEL_LOCK:
+        _kernel(x.shape[1], batch.P, batch.LIM, batch.CORR, batch.SCALE, batch.NSCALE, x,
+                batch.xs, batch.idx, out, what, batch.unique, 0)
     return out
 
 

@@ -122,6 +122,19 @@ def test_chunked_runs_are_deterministic_and_shaped_trial_first():
         r.earned[trial, 4, r.index("ENHANCED")], rel=1e-12, abs=1e-6)
 
 
+def test_simulations_in_several_threads_match_one_at_a_time():
+    """Dashboard sessions run in threads: concurrent runs (each drawing its next chunk on a
+    helper thread while the kernel settles) give exactly the sequential numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    scenarios = [Scenario(trials=montecarlo.CHUNK + 500, seed=seed) for seed in (1, 2, 3, 4)]
+    alone = [montecarlo.simulate(s).net_total for s in scenarios]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda s: montecarlo.simulate(s).net_total, scenarios))
+    for a, b in zip(alone, together, strict=True):
+        assert np.array_equal(a, b)
+
+
 def test_summary_columns_and_relations():
     r = montecarlo.simulate(Scenario(trials=5_000))
     df = montecarlo.summary(r)
