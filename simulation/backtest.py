@@ -215,8 +215,10 @@ class BacktestResult:
             f"forecast PY{self.target_year}",
             f"  ACOs in PY{self.target_year}: {m['n_target']}; with a PY{self.through} rate: "
             f"{m['n_compared']}; new or returning: {m['n_target'] - m['n_compared']}",
-            f"  mean absolute error, model (shrinkage, recalibrated): {pts(m['mae_model'])}",
-            f"  mean absolute error, naive (same as PY{self.through}):  {pts(m['mae_naive'])}",
+            f"  mean absolute error, model (shrinkage, recalibrated): {pts(m['mae_model'])} "
+            f"(standard error {pts(m['mae_model_se'])})",
+            f"  mean absolute error, naive (same as PY{self.through}):  {pts(m['mae_naive'])} "
+            f"(model's gain {pts(m['mae_naive'] - m['mae_model'])} ± {pts(m['gain_over_naive_se'])})",
             f"  mean absolute error, model before recalibration:  {pts(m['mae_uncalibrated'])}",
             f"  mean absolute error, program mean for everyone:   {pts(m['mae_mean'])}",
             f"  90% interval coverage, model: {m['coverage']:.1%} (all {m['n_target']} ACOs "
@@ -301,11 +303,17 @@ def run_backtest(
     out["years_observed"] = out.years_observed.astype("Int64")
 
     cmp = out[out.naive.notna()]
+    err_model = (cmp.actual - cmp.forecast).abs()
+    gain = (cmp.actual - cmp.naive).abs() - err_model  # per ACO: how much closer than naive
     metrics = {
         "n_target": len(out),
         "n_compared": len(cmp),
-        "mae_model": float((cmp.actual - cmp.forecast).abs().mean()),
+        "mae_model": float(err_model.mean()),
         "mae_naive": float((cmp.actual - cmp.naive).abs().mean()),
+        # sampling error over the ACOs scored: the standard error of the model's MAE and of
+        # its (paired) gain over the naive forecast
+        "mae_model_se": float(err_model.std(ddof=1) / math.sqrt(len(cmp))),
+        "gain_over_naive_se": float(gain.std(ddof=1) / math.sqrt(len(cmp))),
         "mae_uncalibrated": float((cmp.actual - cmp.uncalibrated).abs().mean()),
         "mae_mean": float((cmp.actual - (base + drift * horizon)).abs().mean()),
         "coverage": float(cmp.covered.mean()),

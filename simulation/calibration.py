@@ -2560,6 +2560,15 @@ def render_markdown(study: dict) -> str:
         f"{versus(m['mae_model'], COMMERCIAL_MAE)} the {COMMERCIAL_MAE * 100:.2f} reported "
         "for a commercial model (whose inputs are not known; this model uses nothing but the "
         "ACO's own past rates, sizes and agreement periods). "
+        f"Over {m['n_compared']} ACOs these figures carry sampling error: the standard error of "
+        f"the model's MAE is {m['mae_model_se'] * 100:.2f} points and that of its gain over the "
+        f"naive forecast {m['gain_over_naive_se'] * 100:.2f} points, so "
+        + ("the gap to the commercial figure is within sampling error" if abs(m['mae_model'] - COMMERCIAL_MAE) < 2 * m['mae_model_se']
+           else "the gap to the commercial figure is larger than sampling error")
+        + " and "
+        + ("the gain over the naive forecast is not significant for this year alone. "
+           if (m['mae_naive'] - m['mae_model']) < 2 * m['gain_over_naive_se']
+           else "the gain over the naive forecast is significant. ")
     )
     if stable:
         text += (
