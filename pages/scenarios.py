@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import common, workflow
 from simulation import charts
-from simulation.text import money, pct
+from simulation.text import headline, money, pct
 
 common.deep_link_guard()
 s = common.get_scenario()
@@ -176,10 +176,18 @@ st.markdown("Every value below is **not** regulation text: **SEC** comes from a 
             "**INF** is inferred; **CMS** defaults are fitted on CMS's published results. Numeric ones "
             "can be changed for one track as a what-if; the track is then marked *what-if*.")
 table = common.assumptions_cached(s)
-shown = table.rename(columns={"track": "Track", "parameter": "Assumption", "value": "Value",
-                              "confidence": "Label", "citation": "Source"})
-st.dataframe(shown[["Track", "Assumption", "Value", "Label", "Source"]], hide_index=True,
-             width="stretch", height=320, key="assumptions.table")
+# one row per assumption and value, naming every track that uses it
+shown = (table.groupby(["description", "parameter", "value", "confidence", "citation"], sort=False)["track"]
+         .agg(lambda keys: ", ".join(dict.fromkeys(keys))).reset_index()
+         .rename(columns={"track": "Tracks", "description": "Assumption", "parameter": "Key",
+                          "value": "Value", "confidence": "Label", "citation": "Source"}))
+shown["Assumption"] = shown["Assumption"].map(headline)
+st.dataframe(shown[["Assumption", "Value", "Label", "Tracks", "Source", "Key"]], hide_index=True,
+             width="stretch", height=min(460, 38 + 35 * len(shown)), key="assumptions.table",
+             column_config={"Assumption": st.column_config.TextColumn(width="large"),
+                            "Tracks": st.column_config.TextColumn(width="medium"),
+                            "Source": st.column_config.TextColumn(width="large"),
+                            "Key": st.column_config.TextColumn(help="the parameter's name in data/tracks/")})
 editable = table[table["overridable"]]
 if not editable.empty:
     with st.container(border=True, key="whatif"):

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .catalog import load_catalog
 from .montecarlo import plan
 from .scenario import OVERRIDABLE, Scenario, calibrated_defaults, default_source
 
@@ -40,10 +41,23 @@ MODEL_ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: Defaults fitted on CMS results (docs/calibration.md), with what each one means.
+CALIBRATED_DEFAULTS: dict[str, str] = {
+    "per_beneficiary_cv": "Default per-beneficiary spending variation (coefficient of variation)",
+    "year_to_year_sd": "Default ACO-wide noise that does not shrink with size (SD)",
+    "true_effect_mean": "Default true savings effect (mean across ACOs)",
+    "true_effect_sd": "Default spread of true savings effects across ACOs (SD)",
+    "quality_mean": "Default quality score (mean)",
+    "qps_probability": "Default chance of meeting the quality performance standard",
+    "shock_multiplier": "Default noise multiplier in a shock year (COVID-19, PY2020)",
+}
+
+
 def assumption_table(scenario: Scenario) -> pd.DataFrame:
     """One row per SEC/INF catalog value used by the scenario's tracks, then the model's own
     assumptions. Columns: track, parameter, value, years, confidence, citation, overridable,
-    overridden."""
+    overridden, description (plain language)."""
+    catalog = load_catalog()
     rows: list[dict[str, Any]] = []
     seen: set[tuple] = set()
     for choice in scenario.tracks:
@@ -58,18 +72,19 @@ def assumption_table(scenario: Scenario) -> pd.DataFrame:
                 seen.add(key)
                 rows.append({
                     "track": choice.key, "level": yp.code, "rules_year": yp.rules.year,
-                    "parameter": name, "value": _show(value), "confidence": conf,
+                    "parameter": name, "description": catalog.description(name, yp.code, yp.rules.year),
+                    "value": _show(value), "confidence": conf,
                     "citation": ref, "overridable": name in OVERRIDABLE,
                     "overridden": name in choice.overrides,
                 })
     for name, text, conf in MODEL_ASSUMPTIONS:
         rows.append({"track": "(all)", "level": "", "rules_year": None, "parameter": name,
-                     "value": text, "confidence": conf, "citation": "simulation/montecarlo.py",
+                     "description": name, "value": text, "confidence": conf, "citation": "simulation/montecarlo.py",
                      "overridable": False, "overridden": False})
-    for key in ("per_beneficiary_cv", "year_to_year_sd", "true_effect_mean", "true_effect_sd",
-                "quality_mean", "qps_probability", "shock_multiplier"):
+    for key, label in CALIBRATED_DEFAULTS.items():
         rows.append({"track": "(all)", "level": "", "rules_year": None,
-                     "parameter": f"default {key}", "value": _show(calibrated_defaults()[key][0]),
+                     "parameter": f"default {key}", "description": label,
+                     "value": _show(calibrated_defaults()[key][0]),
                      "confidence": "CMS",
                      "citation": default_source(key), "overridable": False, "overridden": False})
     return pd.DataFrame(rows)

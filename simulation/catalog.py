@@ -356,6 +356,12 @@ class Catalog:
         self._params = params
         self._file_program = file_program
 
+    def description(self, name: str, track: str, year: int) -> str:
+        """The plain-language description of parameter ``name`` as the file that sets it for
+        ``track`` in ``year`` words it (``name`` if no file does)."""
+        found = self.lookup(name, track, year)
+        return name if found is None else " ".join(found[0].spec.description.split())
+
     # -- resolution -------------------------------------------------------------------
     def _entries_for(self, name: str, track: str, program: str):
         for loaded in self._params.get(name, []):

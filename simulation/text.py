@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 
 def money(x: float | None, *, signed: bool = False, digits: int | None = None) -> str:
@@ -30,3 +31,10 @@ def odds(p: float) -> str:
     if p < 0.2:
         return f"1 in {round(1 / p):,}"
     return pct(p, 0)
+
+
+def headline(text: str, limit: int = 70) -> str:
+    """The first clause of a description, for a table cell: up to the first dash, semicolon,
+    colon, parenthesis or sentence end, cut with an ellipsis beyond ``limit`` characters."""
+    first = re.split(r" [-–] |; |: |\. |\(", " ".join(text.split()), maxsplit=1)[0].strip().rstrip(".,")
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"

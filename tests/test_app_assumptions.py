@@ -21,7 +21,11 @@ def test_assumptions_are_listed_and_a_what_if_applies():
     assert not at.exception, at.exception
     table = next(d.value for d in at.dataframe if "Assumption" in d.value.columns)
     assert {"SEC", "INF", "CMS"} <= set(table["Label"])
-    assert (table["Assumption"] == "quality_withhold").any()
+    withhold = table[table["Key"] == "quality_withhold"]
+    assert not withhold.empty and withhold["Tracks"].str.contains("REACH Global").all()
+    assert withhold["Assumption"].str.contains("withh", case=False).all()  # the plain description
+    # one row per assumption and value: the tracks sharing it are listed together
+    assert not table.duplicated(["Key", "Value", "Source"]).any()
     at.selectbox(key="whatif.track").set_value("REACH Global").run()
     at.selectbox(key="whatif.param").set_value("quality_withhold").run()
     box = next(n for n in at.number_input if n.label == "New value")

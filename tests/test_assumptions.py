@@ -19,6 +19,11 @@ def test_every_sec_and_inf_value_of_the_scenario_is_listed():
     assert set(table["confidence"]) <= {"SEC", "INF", "CMS"}
     assert table.loc[table["overridable"], "parameter"].isin(OVERRIDABLE).all()
     assert (table["track"] == "(all)").sum() >= 8  # the model's own assumptions
+    catalog_rows = table[table["track"] != "(all)"]
+    # each catalog value carries its parameter's plain-language description from data/tracks/
+    assert (catalog_rows["description"].str.len() > 20).all()
+    seq = catalog_rows[catalog_rows["parameter"] == "sequestration_rate"]["description"]
+    assert seq.str.contains("sequestration", case=False).all()
 
 
 def test_an_assumption_changed_as_a_what_if_changes_the_result():
