@@ -20,7 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -30,7 +30,7 @@ import streamlit as st
 from pydantic import BaseModel, ValidationError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from simulation import charts, montecarlo, settlement, share
+from simulation import charts, montecarlo, reports, settlement, share
 from simulation.catalog import load_catalog
 from simulation.scenario import (
     DEFAULT_TRACKS,
@@ -762,21 +762,26 @@ def page_choice(key: str, options: list, default: Any) -> None:
         state[key] = default
 
 
-def chart_config(key: str) -> dict[str, Any]:
-    """Plotly's config for a dashboard chart: the house config plus one modebar button (on
-    hover) that saves the chart as a PNG named after the chart, the scenario and its seed."""
+def chart_image(fig, scenario: Scenario, provenance: str | None = None) -> bytes:
+    """``fig`` as a PNG with a provenance footer: ``provenance``, or the scenario's line."""
+    line = provenance or reports.provenance(scenario).line()
+    return reports.png_with_provenance(reports.figure_png(fig), line)
+
+
+def chart(fig, key: str, *, provenance: str | None = None) -> None:
+    """Show a figure from simulation.charts with the house look (not Streamlit's theme), and
+    under it a button that saves it as a PNG with its provenance in a footer: by default the
+    current scenario (name, seed, futures, rules version, date), else the line given. The
+    image is drawn (headless Chromium, a few seconds) only when the button is pressed."""
+    st.plotly_chart(fig, key=key, theme=None, config=charts.CONFIG)
     s = get_scenario()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", s.name).strip("-").lower()[:40] or "scenario"
-    return {**charts.CONFIG, "displayModeBar": "hover", "displaylogo": False,
-            "modeBarButtons": [["toImage"]],
-            "toImageButtonOptions": {"format": "png", "scale": 2,
-                                     "filename": f"acosim-{key}-{slug}-seed{s.seed}"}}
-
-
-def chart(fig, key: str) -> None:
-    """Show a figure from simulation.charts with the house look (not Streamlit's theme);
-    hovering it offers a PNG download (Plotly's camera button)."""
-    st.plotly_chart(fig, key=key, theme=None, config=chart_config(key))
+    st.download_button("Save as PNG", data=partial(chart_image, fig, s, provenance),
+                       file_name=f"acosim-{key}-{slug}-seed{s.seed}.png",
+                       mime="image/png", key=f"png.{key}", type="tertiary", icon=":material/image:",
+                       on_click="ignore",
+                       help="This chart as an image for a slide, with the scenario, seed, simulated futures, "
+                            "rules version and date in its footer (drawn when pressed; a few seconds).")
 
 
 def key_codes(result: montecarlo.SimulationResult) -> dict[str, str]:

@@ -50,8 +50,8 @@ st.subheader("Charts, PowerPoint and PDF")
 st.markdown("The key charts — range of outcomes, average against the bad case, cumulative net year by "
             "year — drawn as images by a headless browser, then a board-ready deck (title, "
             "recommendation with the key numbers, one slide per chart, the assumptions) and a PDF report. "
-            "Any chart on the other pages also saves as a PNG from the camera button that appears when "
-            "you hover it.")
+            "Any chart on the other pages also saves as a PNG, with the same provenance footer, from the "
+            "**Save as PNG** button under it.")
 ready = st.session_state.get("export.ready") == s.model_dump_json()
 if not ready and st.button("Prepare the charts, deck and PDF", type="primary", icon=":material/slideshow:",
                            key="export.prepare", help="Takes 10–20 seconds the first time for a scenario."):

@@ -4,6 +4,7 @@ all ACOs each year, and a scenario pre-filled from its history."""
 from __future__ import annotations
 
 import html
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common, workflow
-from simulation import charts, realdata
+from simulation import __version__, charts, realdata
 from simulation.catalog import load_catalog
 from simulation.scenario import ScenarioError
 from simulation.text import pct
@@ -138,7 +139,10 @@ with left:
         st.caption("\\* a performance year shorter than 12 months.")
 with right:
     st.markdown("**Where its savings rate sat among all ACOs**")
-    common.chart(position_chart(history, dist, name), "real_position")
+    years = history["performance_year"]
+    common.chart(position_chart(history, dist, name), "real_position",
+                 provenance=f"{name} · CMS Shared Savings Program results PY{years.min()}–PY{years.max()} · "
+                            f"acosim {__version__} · {date.today().isoformat()}")
     st.caption("CMS's savings rate: the benchmark minus spending, as a share of the benchmark. Bands: the "
                "middle half and 9 in 10 of all ACOs that year; hover a point for its percentile.")
 

@@ -9,7 +9,6 @@ kind of bad file is tested directly: it returns the scenario (or None) and the m
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -507,27 +506,6 @@ def export_files(result: SimulationResult, summary: pd.DataFrame, by_year: pd.Da
     ]
 
 
-def png_with_provenance(png: bytes, line: str) -> bytes:
-    """A chart image with a provenance footer under it and in its PNG text fields."""
-    from PIL import Image, ImageDraw, ImageFont
-    from PIL.PngImagePlugin import PngInfo
-
-    image = Image.open(io.BytesIO(png)).convert("RGB")
-    size = max(13, image.width // 85)
-    font = ImageFont.load_default(size=size)
-    text = f"Source: acosim · {line}"
-    pad = int(size * 2.2)
-    out = Image.new("RGB", (image.width, image.height + pad), "white")
-    out.paste(image, (0, 0))
-    ImageDraw.Draw(out).text((size, image.height + (pad - size) // 2), text, fill=(95, 107, 122), font=font)
-    info = PngInfo()
-    info.add_text("Title", "acosim chart")
-    info.add_text("Description", text)
-    buf = io.BytesIO()
-    out.save(buf, "PNG", pnginfo=info, optimize=True)
-    return buf.getvalue()
-
-
 @st.cache_data(max_entries=4, show_spinner=False, ttl=3600)
 def _chart_pack(scenario_json: str) -> dict[str, Any]:
     s = Scenario.model_validate_json(scenario_json)
@@ -542,7 +520,7 @@ def _chart_pack(scenario_json: str) -> dict[str, Any]:
         return {"error": str(exc), "prov": prov}
     text = recommendation(result, summary)
     pack: dict[str, Any] = {"prov": prov, "images": images,
-                            "pngs": {t: png_with_provenance(png, prov.line()) for t, png in images.items()},
+                            "pngs": {t: reports.png_with_provenance(png, prov.line()) for t, png in images.items()},
                             "pptx": reports.pptx_bytes(result, summary=summary, images=images, prov=prov,
                                                        recommendation_text=text)}
     try:

@@ -418,6 +418,27 @@ def figure_png(fig: go.Figure, **kw: Any) -> bytes:
     return figures_png({"figure": fig}, **kw)["figure"]
 
 
+def png_with_provenance(png: bytes, line: str) -> bytes:
+    """A chart image with a provenance footer under it and in its PNG text fields."""
+    from PIL import Image, ImageDraw, ImageFont
+    from PIL.PngImagePlugin import PngInfo
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    size = max(13, image.width // 85)
+    font = ImageFont.load_default(size=size)
+    text = f"Source: acosim · {line}"
+    pad = int(size * 2.2)
+    out = Image.new("RGB", (image.width, image.height + pad), "white")
+    out.paste(image, (0, 0))
+    ImageDraw.Draw(out).text((size, image.height + (pad - size) // 2), text, fill=(95, 107, 122), font=font)
+    info = PngInfo()
+    info.add_text("Title", "acosim chart")
+    info.add_text("Description", text)
+    buf = io.BytesIO()
+    out.save(buf, "PNG", pnginfo=info, optimize=True)
+    return buf.getvalue()
+
+
 # --------------------------------------------------------------------------- PowerPoint
 
 

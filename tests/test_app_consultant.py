@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -332,10 +333,43 @@ def test_export_page_offers_every_file_with_provenance():
     assert isinstance(reports.provenance(result).line(), str)
 
 
+@pytest.mark.parametrize("page", ["pages/compare.py", "pages/agreement.py", "pages/drivers.py"])
+def test_every_chart_saves_as_a_png_with_its_provenance(page):
+    """Each chart has its own "Save as PNG" button (the image itself is drawn only when
+    pressed; its footer is tested below); Plotly's camera button, which gives no
+    provenance, is gone."""
+    s = SMALL.model_copy(update={"tracks": TRACKS})
+    at = _page(page, s)
+    charts_shown = at.get("plotly_chart")
+    saves = [b for b in at.get("download_button") if b.proto.label == "Save as PNG"]
+    assert charts_shown and len(saves) == len(charts_shown)
+    for chart in charts_shown:
+        config = json.loads(chart.proto.config)
+        assert config.get("displayModeBar") is False
+
+
+def test_a_chart_image_carries_the_scenario_provenance():
+    from PIL import Image
+
+    from pages import common
+    from simulation import reports
+
+    if reports.find_browser() is None:
+        pytest.skip("needs Chrome or Chromium")
+    s = SMALL.model_copy(update={"name": "Board pack"})
+    fig = go.Figure(go.Bar(x=["BASIC E", "ENHANCED"], y=[1.0, 2.0]))
+    image = Image.open(io.BytesIO(common.chart_image(fig, s)))
+    line = image.text["Description"]
+    assert "Board pack" in line and f"seed {s.seed}" in line and rules_version() in line
+    assert "2,000 futures" in line
+    given = Image.open(io.BytesIO(common.chart_image(fig, s, "ACO X · CMS results PY2019–PY2023")))
+    assert "CMS results PY2019–PY2023" in given.text["Description"]
+
+
 def test_png_gets_a_provenance_footer():
     from PIL import Image
 
-    from pages.workflow import png_with_provenance
+    from simulation.reports import png_with_provenance
 
     buf = io.BytesIO()
     Image.new("RGB", (800, 400), "white").save(buf, "PNG")
