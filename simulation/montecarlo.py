@@ -27,6 +27,7 @@ Arrays are returned with the trial axis first: ``(trials, years, tracks)``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import time
@@ -73,37 +74,40 @@ def _chunk_seeds(seed: int, trials: int) -> list[np.random.SeedSequence]:
 
 
 def _standard_draws(ss: np.random.SeedSequence, trials: int, years: int,
-                    out: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                    out: np.ndarray | None = None, part: int | None = None) -> dict[str, np.ndarray]:
     """Standard normal / uniform draws for one chunk; one child stream per component, so
     changing one assumption never shifts another component's draws.
 
     The draws that become the settlement inputs of :data:`_DRAWN_ROWS` (spending noise,
     quality, the two quality-standard uniforms) are written into the first ``4 x years``
     rows of ``out`` (the chunk's input matrix), which :func:`_build_draws` then transforms
-    in place, so they are never copied.
+    in place, so they are never copied. ``part`` 0 or 1 draws only the first three
+    components (effect, trend, gap) or only those four, so two threads can share a chunk;
+    the streams are the same either way.
     """
     gens = [np.random.default_rng(child) for child in ss.spawn(len(_STREAMS))]
     g = dict(zip(_STREAMS, gens, strict=True))
-    if out is None:
-        out = np.empty((len(_DRAWN_ROWS) * years, trials))
-    block = dict(zip(("noise", "quality", "qps", "alt"),
-                     (out[k * years:(k + 1) * years] for k in range(len(_DRAWN_ROWS))), strict=True))
-    for name in ("noise", "quality"):
-        g[name].standard_normal(out=block[name])
-    for name in ("qps", "alt"):
-        g[name].random(out=block[name])
-    return {
-        "effect": g["effect"].standard_normal(trials),
-        "trend": g["trend"].standard_normal((years, trials)),
-        "gap": g["gap"].standard_normal((years, trials)),
-        **block,
-    }
+    z: dict[str, np.ndarray] = {}
+    if part in (None, 0):
+        z["effect"] = g["effect"].standard_normal(trials)
+        z["trend"] = g["trend"].standard_normal((years, trials))
+        z["gap"] = g["gap"].standard_normal((years, trials))
+    if part in (None, 1):
+        if out is None:
+            out = np.empty((len(_DRAWN_ROWS) * years, trials))
+        for k, name in enumerate(("noise", "quality", "qps", "alt")):
+            z[name] = out[k * years:(k + 1) * years]
+            if name in ("noise", "quality"):
+                g[name].standard_normal(out=z[name])
+            else:
+                g[name].random(out=z[name])
+    return z
 
 
 def _timed_draws(ss: np.random.SeedSequence, trials: int, years: int,
-                 out: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+                 out: np.ndarray, part: int) -> tuple[dict[str, np.ndarray], float]:
     t0 = time.perf_counter()
-    z = _standard_draws(ss, trials, years, out)
+    z = _standard_draws(ss, trials, years, out, part)
     return z, time.perf_counter() - t0
 
 
@@ -380,21 +384,27 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     rng_seconds = 0.0
     n_ben = s.aco.beneficiaries
     seeds = _chunk_seeds(s.seed, n)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # the next chunk's random numbers are drawn on the other core while this chunk is
-        # settled (numpy's generators and the compiled kernel both release the GIL)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # each chunk's random numbers are drawn in two halves at once, and the next chunk's
+        # while this one is settled (numpy's generators and the kernel release the GIL)
         def draw(ci: int):
             size = min(n, (ci + 1) * CHUNK) - ci * CHUNK
             x = np.empty((len(names) * years, size))  # the chunk's input matrix
-            return x, pool.submit(_timed_draws, seeds[ci], size, years, x)
+            # SeedSequence.spawn is stateful: each part spawns from its own copy of the seed
+            parts = [pool.submit(_timed_draws, copy.deepcopy(seeds[ci]), size, years, x, part)
+                     for part in (0, 1)]
+            return x, parts
 
         upcoming = draw(0)
         for ci in range(len(seeds)):
             lo = ci * CHUNK
             hi = min(n, lo + CHUNK)
-            x, pending = upcoming
-            z, seconds = pending.result()
-            rng_seconds += seconds
+            x, parts = upcoming
+            z = {}
+            for part in parts:
+                drawn, seconds = part.result()
+                z.update(drawn)
+                rng_seconds += seconds
             if ci + 1 < len(seeds):
                 upcoming = draw(ci + 1)
             d = _build_draws(s, z)
