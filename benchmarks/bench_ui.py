@@ -72,7 +72,8 @@ def serve(port: int | None = None, *, timeout: float = 90.0, log: Path | None = 
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+                raise RuntimeError(f"streamlit exited with code {proc.returncode}"
+                                   + (f"; see {log}" if log else ""))
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                     if r.read().strip() == b"ok":

@@ -1,6 +1,6 @@
 """The consultant workflow in headless Chromium: a share link opened first on a fresh server by
 a deep URL; preset → edit → share link → the same numbers in a fresh browser; opening a
-saved file. Reuses the server helpers of test_browser.py (same Chromium, never
+saved file. Reuses the server helper of benchmarks/bench_ui.py and the browser settings of test_browser.py (same Chromium, never
 ``playwright install``).
 """
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import urllib.parse
 
 import pytest
-from test_browser import ARGS, CHROMIUM, COLD_START_S, EXCEPTION, PAGE_S, _ready, _serve, sync_api
+from test_browser import ARGS, CHROMIUM, COLD_START_S, EXCEPTION, PAGE_S, _ready, sync_api
 
+from benchmarks.bench_ui import serve
 from simulation import presets
 from simulation.scenario import Scenario
 from simulation.scenario_io import scenario_to_json
@@ -22,25 +22,17 @@ from simulation.share import decode_scenario, encode_scenario
 pytestmark = pytest.mark.browser
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def fresh_url(tmp_path):
     """A server of this test alone: its first request is the test's."""
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w") as log:
-        yield from _serve(_port(), log, log_path)
+    with serve(log=tmp_path / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log_path, "w") as log:
-        yield from _serve(_port(), log, log_path)
+    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
