@@ -31,7 +31,7 @@ import copy
 import dataclasses
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -109,6 +109,27 @@ def _timed_draws(ss: np.random.SeedSequence, trials: int, years: int,
     t0 = time.perf_counter()
     z = _standard_draws(ss, trials, years, out, part)
     return z, time.perf_counter() - t0
+
+
+def _prepare_chunk(s: Scenario, ss: np.random.SeedSequence, x: np.ndarray, half: Future,
+                   names: list[str], costs: np.ndarray) -> tuple[Draws, np.ndarray, np.ndarray, float]:
+    """One chunk made ready to settle (run on a helper thread): draw the input half of its
+    random numbers into ``x`` while ``half`` draws the rest, build the scenario's draws, fill
+    the trend-driven rows of ``x`` and the chunk's ``costs`` columns. Returns the draws, ``x``,
+    the row sums of ``x`` and the seconds spent drawing."""
+    years = s.aco.agreement_years
+    z, seconds = _timed_draws(ss, x.shape[1], years, x, 1)
+    z0, seconds0 = half.result()
+    d = _build_draws(s, {**z, **z0})
+    costs[:] = (s.costs.annual_operating_cost
+                + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * s.aco.beneficiaries)
+    costs[0] += s.costs.startup_investment
+    # the input matrix: one row per (input, year); every (track, year) is a job on it.
+    # The drawn inputs are in place already; the trend-driven ones are filled in.
+    rows = _year_rows(s, d)
+    for k, name in enumerate(names[len(_DRAWN_ROWS):], start=len(_DRAWN_ROWS)):
+        x[k * years:(k + 1) * years] = rows[name]
+    return d, x, x.sum(axis=1), seconds + seconds0
 
 
 def _cumprod_years(g: np.ndarray) -> np.ndarray:
@@ -382,47 +403,32 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
     batch = _batch_for(s.model_dump_json(exclude={"trials", "seed", "name"}), tuple(names))
     sums = None
     rng_seconds = 0.0
-    n_ben = s.aco.beneficiaries
     seeds = _chunk_seeds(s.seed, n)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        # each chunk's random numbers are drawn in two halves at once, and the next chunk's
-        # while this one is settled (numpy's generators and the kernel release the GIL)
-        def draw(ci: int):
-            size = min(n, (ci + 1) * CHUNK) - ci * CHUNK
-            x = np.empty((len(names) * years, size))  # the chunk's input matrix
-            # SeedSequence.spawn is stateful: each part spawns from its own copy of the seed
-            parts = [pool.submit(_timed_draws, copy.deepcopy(seeds[ci]), size, years, x, part)
-                     for part in (0, 1)]
-            return x, parts
-
-        upcoming = draw(0)
-        for ci in range(len(seeds)):
+        # Two helper threads prepare the next chunk — its random numbers drawn in two halves
+        # at once, then turned into the input matrix — while this thread settles the current
+        # one (numpy's generators and ufuncs and the compiled kernel release the GIL).
+        def prepare(ci: int) -> Future:
             lo = ci * CHUNK
-            hi = min(n, lo + CHUNK)
-            x, parts = upcoming
-            z = {}
-            for part in parts:
-                drawn, seconds = part.result()
-                z.update(drawn)
-                rng_seconds += seconds
+            size = min(n, lo + CHUNK) - lo
+            x = np.empty((len(names) * years, size))  # the chunk's input matrix
+            # SeedSequence.spawn is stateful: each half spawns from its own copy of the seed
+            half = pool.submit(_timed_draws, copy.deepcopy(seeds[ci]), size, years, x, 0)
+            return pool.submit(_prepare_chunk, s, copy.deepcopy(seeds[ci]), x, half, names,
+                               costs[:, lo:lo + size])
+
+        upcoming = prepare(0)
+        for ci in range(len(seeds)):
+            d, x, chunk_sums, seconds = upcoming.result()
             if ci + 1 < len(seeds):
-                upcoming = draw(ci + 1)
-            d = _build_draws(s, z)
-            del z
+                upcoming = prepare(ci + 1)
+            rng_seconds += seconds
             if first is None:
                 first = d
-            costs[:, lo:hi] = (s.costs.annual_operating_cost
-                               + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * n_ben)
-            costs[0, lo:hi] += s.costs.startup_investment
-            # the input matrix: one row per (input, year); every (track, year) is a job on it.
-            # The drawn inputs are in place already; the trend-driven ones are filled in.
-            rows = _year_rows(s, d)
-            for k, name in enumerate(names[len(_DRAWN_ROWS):], start=len(_DRAWN_ROWS)):
-                x[k * years:(k + 1) * years] = rows[name]
-            sums = x.sum(axis=1) if sums is None else sums + x.sum(axis=1)
+            sums = chunk_sums if sums is None else sums + chunk_sums
             # the kernel writes straight into the results (rows = track x year, columns = trials)
-            run_batch(batch, x, earned2d, lo)
-            del rows, d, x
+            run_batch(batch, x, earned2d, ci * CHUNK)
+            del d, x
     year_means = {name: sums[k * years:(k + 1) * years] / n for k, name in enumerate(names)}
     notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(
