@@ -109,6 +109,11 @@ class Input:
     def store(self, shown: Any) -> Any:
         if self.kind == "select" and shown == "none":
             return None
+        if self.kind == "text" and self.path == "seed" and isinstance(shown, str):
+            # the seed is typed as text (it can exceed a number box's range); whole digits
+            # become the number, anything else goes to validation, which names the field
+            digits = shown.strip().replace(",", "")
+            return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 30 else shown
         if self.kind == "float" and shown is not None:
             # 15 significant digits: 509.8 $M is stored as 509,800,000.0, not ...00000006
             return float(f"{float(shown) / self.scale:.15g}")

@@ -41,7 +41,7 @@ from .montecarlo import SimulationResult
 from .montecarlo import by_year as mc_by_year
 from .montecarlo import summary as mc_summary
 from .scenario import SCHEMA_VERSION, Scenario, calibrated_defaults, default_source
-from .text import money, pct
+from .text import cell_safe, money, pct
 
 EXCEL_MAX_ROWS = 1_048_576
 #: Trials written to the workbook's *Per trial* sheet (the CSV export has every trial).
@@ -217,8 +217,21 @@ def _csv(df: pd.DataFrame, prov: Provenance, *, index: bool = False, what: str =
     buf.write(f"# acosim export{': ' + what if what else ''}\n")
     for label, value in prov.items():
         buf.write(f"# {label}: {value}\n")
-    df.to_csv(buf, index=index, lineterminator="\n")
+    _cells_safe(df).to_csv(buf, index=index, lineterminator="\n")
     return buf.getvalue().encode("utf-8")
+
+
+def _cells_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell, column name and index label neutralised for spreadsheets
+    (:func:`simulation.text.cell_safe`): a label such as ``=HYPERLINK(...)`` stays text."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(cell_safe)
+    out.columns = [cell_safe(str(c)) for c in out.columns]
+    if out.index.dtype == object:
+        out.index = out.index.map(cell_safe)
+    return out
 
 
 def summary_csv(summary: pd.DataFrame, prov: Provenance) -> bytes:
@@ -275,7 +288,7 @@ def xlsx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
     def header(ws, labels):
         cells = []
         for label in labels:
-            c = WriteOnlyCell(ws, value=str(label))
+            c = WriteOnlyCell(ws, value=cell_safe(str(label)))
             c.font = bold
             cells.append(c)
         ws.append(cells)
@@ -323,7 +336,7 @@ def xlsx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
     ws.column_dimensions["B"].width = 60
     header(ws, ["Item", "Value"])
     for label, value in prov.items():
-        ws.append([label, value])
+        ws.append([cell_safe(label), cell_safe(value)])
     if len(shown) < len(trials):
         ws.append(["Per trial sheet", f"the first {len(shown):,} of {len(trials):,} trials (the CSV export "
                                       "has every trial)"])
@@ -351,8 +364,8 @@ def _excel_value(value: Any) -> Any:
         v = float(value)
         return None if math.isnan(v) or math.isinf(v) else v
     if isinstance(value, list | tuple | dict):
-        return json.dumps(value)
-    return value
+        return cell_safe(json.dumps(value))
+    return cell_safe(value)
 
 
 # --------------------------------------------------------------------------- charts

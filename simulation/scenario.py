@@ -17,9 +17,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .catalog import DATA_DIR, PARAMETER_CHECKS, load_catalog
+from .text import clip, printable, summarise
 
 SCHEMA_VERSION = 1
 MAX_TRIALS = 2_000_000
@@ -98,8 +108,23 @@ def _f(default, ge, le, unit: str, label: str, help_text: str, **extra):
     return Field(default=default, ge=ge, le=le, description=help_text, json_schema_extra=meta)
 
 
+_NUMERIC = (int, float, int | None, float | None)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        """A number field takes a number: not ``true``, not the text ``" 20000 "`` or
+        ``"1_000"`` (pydantic's lax mode would turn each of them into a number)."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation in _NUMERIC and (
+                isinstance(v, bool | np.bool_ | str | bytes)):
+            kind = "true/false" if isinstance(v, bool | np.bool_) else "text"
+            raise ValueError(f"expected a number, got {kind} {_shown(v)}")
+        return v
 
 
 # --------------------------------------------------------------------------- sections
@@ -248,8 +273,13 @@ class TrackChoice(_Model):
     def _known(cls, v: str) -> str:
         codes = _track_codes()
         if v not in codes:
-            raise ValueError(f"unknown track {v!r}; choose one of {', '.join(codes)}")
+            raise ValueError(f"unknown track {_shown(v)}; choose one of {', '.join(codes)}")
         return v
+
+    @field_validator("label")
+    @classmethod
+    def _label_text(cls, v: str | None) -> str | None:
+        return None if v is None else _plain_text(v, "a track name")
 
     @field_validator("overrides")
     @classmethod
@@ -317,6 +347,11 @@ class Scenario(_Model):
     seed: int = _f(20261123, 0, 2**63 - 1, "integer", "Random seed",
                    "Fixes the random futures: the same seed gives exactly the same results.")
 
+    @field_validator("name")
+    @classmethod
+    def _name_text(cls, v: str) -> str:
+        return _plain_text(v, "a scenario name")
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if self.noise.shock_year is not None and self.noise.shock_year > self.aco.agreement_years:
@@ -371,22 +406,68 @@ def _field_range(model: type[BaseModel], loc: tuple) -> str:
     return ""
 
 
+def _shown(value: Any) -> str:
+    """A short, printable rendering of a bad input for a message (never the whole of it)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a number of about {int(abs(value).bit_length() * 0.30103) + 1:,} digits"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        text = f"a {type(value).__name__}"
+    return clip(text, 60)
+
+
+_CONTROL_CHARS = frozenset(chr(c) for c in (*range(0x20), 0x7F))
+
+
+def _plain_text(v: str, what: str) -> str:
+    """A name is one line of printable text: no NUL or other control characters, no lone
+    surrogates (which no file or screen can show)."""
+    if any(ch in _CONTROL_CHARS for ch in v):
+        raise ValueError(f"{what} may not contain control characters such as NUL or line breaks")
+    if printable(v) != v:
+        raise ValueError(f"{what} must be valid Unicode text")
+    return v
+
+
+#: At most this many problems are listed one by one; the rest are summarised.
+MAX_LISTED_PROBLEMS = 12
+
+
 def format_errors(exc: ValidationError, model: type[BaseModel] | None = None) -> list[str]:
-    """One message per problem, naming the field and its allowed range."""
+    """One message per problem, naming the field and its allowed range.
+
+    Bad input is echoed only as a short piece (:func:`simulation.text.clip`); unknown fields
+    beyond the first few, and problems beyond :data:`MAX_LISTED_PROBLEMS`, are summarised in
+    one line, so a file with 60,000 unknown keys gives a short answer.
+    """
     model = model or Scenario
     out = []
+    unknown: list[str] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        path = ".".join(str(p) for p in loc) or "scenario"
-        msg = err["msg"].removeprefix("Value error, ")
+        path = clip(".".join(str(p) for p in loc) or "scenario", 80)
+        msg = clip(err["msg"].removeprefix("Value error, "), 300)
         if err["type"] in ("greater_than_equal", "less_than_equal", "finite_number", "int_parsing",
-                           "float_parsing", "int_from_float", "int_type", "float_type"):
+                           "float_parsing", "int_from_float", "int_type", "float_type", "value_error"):
             rng = _field_range(model, loc)
-            got = err.get("input")
-            msg = f"{msg} (got {got!r})" + (f"; {rng}" if rng else "")
+            if err["type"] != "value_error" or rng:
+                got = err.get("input")
+                if err["type"] != "value_error":
+                    msg = f"{msg} (got {_shown(got)})"
+                msg += f"; {rng}" if rng else ""
         elif err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            unknown.append(path)
+            continue
         out.append(f"{path}: {msg}")
+    if unknown:
+        if len(unknown) <= 3:
+            out.extend(f"{u}: unknown field" for u in unknown)
+        else:
+            out.append(f"{len(unknown):,} unknown fields: {summarise(unknown, 3)}")
+    if len(out) > MAX_LISTED_PROBLEMS:
+        rest = len(out) - MAX_LISTED_PROBLEMS + 1
+        out = [*out[: MAX_LISTED_PROBLEMS - 1], f"and {rest:,} more problems"]
     return out
 
 
