@@ -43,7 +43,7 @@ from simulation.scenario import (
     default_source,
     format_errors,
 )
-from simulation.text import money
+from simulation.text import md_escape, money, printable
 
 SCENARIO_KEY = "scenario"
 PENDING_KEY = "_scenario_pending"
@@ -801,7 +801,7 @@ def colors_for(result: montecarlo.SimulationResult) -> dict[str, str]:
 
 def scenario_caption(s: Scenario) -> str:
     years = s.years
-    return (f"**{s.name}** · {s.aco.beneficiaries:,} beneficiaries · {years[0]}–{years[-1]} · "
+    return (f"**{md_escape(s.name)}** · {s.aco.beneficiaries:,} beneficiaries · {years[0]}–{years[-1]} · "
             f"{s.trials:,} simulated futures · seed {s.seed}")
 
 
@@ -959,7 +959,7 @@ def show_notices() -> None:
     keep = [n for n in notes if n[2] == current]
     st.session_state[NOTICE_KEY] = keep
     for kind, text, _ in keep:
-        getattr(st, kind)(md(text), icon=NOTICE_ICONS.get(kind))
+        getattr(st, kind)(md(printable(text)), icon=NOTICE_ICONS.get(kind))
 
 
 def md(text: str) -> str:
@@ -1010,14 +1010,14 @@ def restore_from_url() -> None:
         scenario, warnings = share.decode_scenario(token)
     except ScenarioError as exc:
         set_scenario(Scenario())
-        notify("error", "This link's scenario could not be opened: " + "; ".join(exc.problems)
+        notify("error", "This link's scenario could not be opened: " + "; ".join(map(md_escape, exc.problems))
                + ". The default scenario is shown instead.", Scenario())
         return
     set_scenario(scenario)
-    notify("success", f"Opened the shared scenario “{scenario.name}” (seed {scenario.seed}, "
+    notify("success", f"Opened the shared scenario “{md_escape(scenario.name)}” (seed {scenario.seed}, "
                       f"{scenario.trials:,} simulated futures).", scenario)
     for w in warnings:
-        notify("warning", w, scenario)
+        notify("warning", md_escape(w), scenario)
 
 
 def sync_url(scenario: Scenario) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import common, workflow
 from simulation import charts
-from simulation.text import headline, money, pct
+from simulation.text import headline, md_escape, money, pct
 
 common.deep_link_guard()
 s = common.get_scenario()
@@ -77,7 +77,7 @@ for i, (name, snap) in enumerate(snaps.items()):
     a, b, c = st.columns([6, 1.2, 1.2], vertical_alignment="center")
     what = (common.scenario_caption(snap).split(" · ", 1)[1] if i == 0 or first is None
             else "against the first: " + workflow.changes(first, snap))
-    a.markdown(common.md(f"**{html.escape(name)}** — {html.escape(what)}"))
+    a.markdown(common.md(f"**{md_escape(name)}** — {md_escape(what)}"))
     b.button("Edit", key=f"scenarios.load.{i}", icon=":material/edit:", on_click=workflow._load_snapshot,
              args=(name,), width="stretch", help="Put this snapshot in the sidebar to change it.")
     c.button("Remove", key=f"scenarios.drop.{i}", icon=":material/delete:", on_click=workflow._drop_snapshot,

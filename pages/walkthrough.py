@@ -24,7 +24,7 @@ from pages.common import deep_link_guard, get_scenario, simulate_cached  # noqa:
 from simulation import walkthrough as wt  # noqa: E402
 from simulation.catalog import load_catalog  # noqa: E402
 from simulation.scenario import track_sequence  # noqa: E402
-from simulation.text import money, pct  # noqa: E402
+from simulation.text import md_escape, money, pct  # noqa: E402
 
 STATE = "wt_state"  # persistent (non-widget) state: survives visits to other pages
 OWN = "own"
@@ -440,8 +440,8 @@ def _source_caption(track: str, year: int) -> None:
         return
     scenario = get_scenario()
     text = (f"Simulated future {o.trial + 1:,} of {scenario.trials:,}, agreement year "
-            f"{o.year_index + 1} ({o.year}) of the scenario *{scenario.name}* "
-            f"({OUTCOME_LABELS[o.name].lower()} for {o.key}). The simulation settled it at "
+            f"{o.year_index + 1} ({o.year}) of the scenario *{md_escape(scenario.name)}* "
+            f"({OUTCOME_LABELS[o.name].lower()} for {md_escape(o.key)}). The simulation settled it at "
             f"{money(o.earned)} under the {o.rules.year} rules.")
     if o.rules.year != year or o.rules.track != track:
         text += (f" Here it is settled under the {year} rules of "

@@ -26,7 +26,7 @@ from simulation.compare import compare_results, scenario_diff, simulate_named
 from simulation.montecarlo import SimulationResult
 from simulation.scenario import Scenario, ScenarioError
 from simulation.scenario_io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
-from simulation.text import pct
+from simulation.text import clip, md_escape, pct, plain_label, printable, summarise
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
 SNAPSHOTS_KEY = "snapshots"          # name -> Scenario, in the order they were taken
@@ -117,7 +117,7 @@ def _apply_presets(prefix: str) -> None:
         after = with_presets(before, archetype, assumptions)
     except (ScenarioError, presets.PresetError) as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
-        common.notify("error", "The preset could not be applied: " + "; ".join(problems), before)
+        common.notify("error", "The preset could not be applied: " + "; ".join(map(md_escape, problems)), before)
         return
     common.set_scenario(after)
     titles = [preset_titles("archetype").get(archetype), preset_titles("assumptions").get(assumptions)]
@@ -190,7 +190,7 @@ def scenario_set_file(current: Scenario, snapshots: Mapping[str, Scenario]) -> b
 
 def _problems(name: str, exc: ScenarioError) -> str:
     items = exc.problems or [str(exc)]
-    return f"**{name}** could not be opened:\n\n" + "\n".join(f"- {p}" for p in items)
+    return f"**{md_escape(name)}** could not be opened:\n\n" + "\n".join(f"- {md_escape(p)}" for p in items)
 
 
 def read_upload(raw: bytes, name: str = "upload.json") -> Loaded:
@@ -220,7 +220,7 @@ def read_upload(raw: bytes, name: str = "upload.json") -> Loaded:
 
 def _opened(name: str, saved) -> list[tuple[str, str]]:
     when = f", saved {saved.created_at[:10]}" if saved.created_at else ""
-    out = [("success", f"Opened **{saved.scenario.name}** from {name}{when} (seed {saved.scenario.seed}, "
+    out = [("success", f"Opened **{md_escape(saved.scenario.name)}** from {md_escape(name)}{when} (seed {saved.scenario.seed}, "
                        f"{saved.scenario.trials:,} simulated futures).")]
     return out + [("warning", w) for w in saved.warnings]
 
@@ -228,7 +228,8 @@ def _opened(name: str, saved) -> list[tuple[str, str]]:
 def _read_set(doc: dict, name: str) -> Loaded:
     unknown = [k for k in doc if k not in ("format", "format_version", "created_at", "current", "snapshots")]
     version = doc.get("format_version")
-    problems = [f"{k}: unknown field" for k in unknown]
+    problems = ([f"{clip(unknown[0], 40)}: unknown field"] if len(unknown) == 1 else
+                [f"{len(unknown):,} unknown fields: {summarise(unknown, 3)}"] if unknown else [])
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SET_FORMAT_VERSION:
         problems.append(f"format_version {version!r} is not one this version reads ({SET_FORMAT_VERSION})")
     snaps_doc = doc.get("snapshots", {})
@@ -245,20 +246,24 @@ def _read_set(doc: dict, name: str) -> Loaded:
         return Loaded(None, [("error", _problems(name, exc))], {})
     messages += _opened(name, current)
     snapshots: dict[str, Scenario] = {}
-    for snap_name, entry in list(snaps_doc.items())[:MAX_SNAPSHOTS]:
+    for raw_name, entry in list(snaps_doc.items())[:MAX_SNAPSHOTS]:
+        snap_name = md_escape(clip(raw_name, 80))
+        if printable(raw_name) != raw_name or not str(raw_name).strip():
+            messages.append(("warning", f"Snapshot “{snap_name}” was left out: its name is not plain text."))
+            continue
         try:
             saved = read_saved(json.dumps(entry).encode(), f"snapshot “{snap_name}”")
         except ScenarioError as exc:
-            messages.append(("warning", f"Snapshot “{snap_name}” was left out: " + "; ".join(exc.problems)))
+            messages.append(("warning", f"Snapshot “{snap_name}” was left out: " + "; ".join(map(md_escape, exc.problems))))
             continue
-        snapshots[str(snap_name)[:80]] = saved.scenario
+        snapshots[str(raw_name)[:80]] = saved.scenario
         messages += [("warning", f"Snapshot “{snap_name}”: {w}") for w in saved.warnings]
     if len(snaps_doc) > MAX_SNAPSHOTS:
         messages.append(("warning", f"The file holds {len(snaps_doc)} snapshots; the first {MAX_SNAPSHOTS} "
                                     "were kept."))
     if snapshots:
         messages.append(("success", f"{len(snapshots)} snapshot{'s' * (len(snapshots) != 1)} loaded for "
-                                    "side by side: " + ", ".join(f"“{n}”" for n in snapshots) + "."))
+                                    "side by side: " + ", ".join(f"“{md_escape(n)}”" for n in snapshots) + "."))
     return Loaded(current.scenario, messages, snapshots)
 
 
@@ -283,7 +288,7 @@ def upload_widget() -> None:
                      help="A file saved here or written by `acosim scenario --example`; a file with "
                           f"snapshots restores them too. At most {MAX_SCENARIO_BYTES:,} bytes.")
     for kind, text in st.session_state.get("_upload_messages", []):
-        getattr(st, kind)(common.md(text), icon=common.NOTICE_ICONS[kind])
+        getattr(st, kind)(common.md(printable(text)), icon=common.NOTICE_ICONS[kind])
 
 
 def safe_file_name(text: str, suffix: str) -> str:
@@ -356,7 +361,7 @@ def _load_snapshot(name: str) -> None:
     s = snapshots().get(name)
     if s is not None:
         common.set_scenario(s)
-        common.notify("info", f"The sidebar now holds the snapshot “{name}”: edit it, then snapshot it "
+        common.notify("info", f"The sidebar now holds the snapshot “{md_escape(name)}”: edit it, then snapshot it "
                               "again under a new name to compare.", s)
 
 
@@ -372,7 +377,7 @@ def _side_by_side(items: tuple[tuple[str, str], ...], tracks: tuple[tuple[str, s
     labels, columns, rows = [], [], []
     for name, res in runs.items():
         for k, key in enumerate(res.keys):
-            label = f"{name} · {key}"
+            label = plain_label(f"{name} · {key}")
             x = res.net_total[:, k]
             q = np.percentile(x, [5, 25, 50, 75, 95])
             labels.append(label)

@@ -366,12 +366,28 @@ def _is_header(row: list[str]) -> bool:
     return any(_key(name) in keys for name in _SOURCES["aco_id"])
 
 
+def _csv_records(name: str, text: str) -> list[list[str]]:
+    """The CSV records of ``text``. CMS results files never hold a line break inside a
+    field, so a field that runs over several lines is an unterminated quote: reading on would
+    merge the ACOs that follow into one, so it is an error naming the line where it starts."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    rows: list[list[str]] = []
+    line = 1
+    try:
+        for row in reader:
+            if any("\n" in cell or "\r" in cell for cell in row):
+                raise PufFormatError(f"{name}: line {line}: a quoted field runs on over several lines "
+                                     "(an unterminated quote?); fix the file and try again")
+            rows.append(row)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise PufFormatError(f"{name}: line {line}: not a readable CSV line ({exc})") from None
+    return rows
+
+
 def _read_table(name: str, text: str) -> _Table:
     """Parse CSV text into a _Table: find the header, drop blank and footnote rows, check widths."""
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text)))
-    except csv.Error as exc:
-        raise PufFormatError(f"{name}: not a readable CSV file ({exc})") from None
+    rows = _csv_records(name, text)
     rows = [[cell.strip() for cell in row] for row in rows]
     nonblank = [(i, row) for i, row in enumerate(rows) if any(row)]
     if not nonblank:

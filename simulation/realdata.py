@@ -43,6 +43,7 @@ import pandas as pd
 from . import __version__
 from .puf import PufFormatError, load_puf
 from .scenario import Scenario, TrackChoice, calibrated_defaults, validate_scenario
+from .text import clip
 
 #: The data.cms.gov catalog (DCAT JSON) that lists every dataset and its files.
 CATALOG_URL = "https://data.cms.gov/data.json"
@@ -434,14 +435,20 @@ class DownloadReport:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
+    try:
+        return urlsplit(url).netloc or url
+    except ValueError:
+        return url
 
 
 def _fetch(url: str, *, timeout: float, max_bytes: int, what: str) -> bytes:
     """GET ``url`` (http/https only) within ``timeout`` seconds per read and ``max_bytes``."""
-    scheme = urlsplit(url).scheme
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        raise DownloadError(f"{what}: {clip(repr(url), 80)} is not a valid web address") from None
     if scheme not in ("http", "https"):
-        raise DownloadError(f"{what}: {url!r} is not an http(s) address")
+        raise DownloadError(f"{what}: {clip(repr(url), 80)} is not an http(s) address")
     host = _host(url)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
     hint = f"check the network connection, or save the files from {DATASET_PAGE} into the folder by hand"
@@ -500,7 +507,7 @@ def find_result_urls(catalog_url: str = CATALOG_URL, *, timeout: float = 60.0) -
     raw = _fetch(catalog_url, timeout=timeout, max_bytes=MAX_CATALOG_BYTES, what="CMS catalog")
     try:
         catalog = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise DownloadError(f"CMS catalog: {_host(catalog_url)} sent something that is not the JSON "
                             "catalog") from None
     datasets = catalog.get("dataset") if isinstance(catalog, dict) else None

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 
@@ -22,6 +23,10 @@ def _add_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, metavar="DIR",
                    help="folder of CMS results files (PY2023.csv …), or the folder holding mssp_puf/")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
+#: The longest wait for CMS that --timeout accepts (seconds).
+MAX_TIMEOUT = 600.0
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -87,8 +92,11 @@ def _run(args: argparse.Namespace) -> int:
     from . import realdata
 
     if args.data_command == "download":
-        if args.timeout <= 0:
-            raise UserError("--timeout must be positive")
+        if not math.isfinite(args.timeout) or not 0 < args.timeout <= MAX_TIMEOUT:
+            raise UserError(f"--timeout: {args.timeout!r} is not allowed; give seconds from more than 0 to "
+                            f"{MAX_TIMEOUT:g}")
+        if not args.dest.strip():
+            raise UserError("--dest: give a folder name (it was empty)")
         try:
             report = realdata.download_results(
                 args.dest, args.year, catalog_url=args.catalog_url or realdata.CATALOG_URL,

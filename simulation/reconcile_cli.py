@@ -39,6 +39,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("give either one PUF file or --all DIR")
     if args.all_dir and args.year is not None:
         raise UserError("--year applies to a single file, not to --all")
+    for option, value in (("--out", args.out), ("--report", args.report)):
+        if value is not None and not value.strip():
+            raise UserError(f"{option}: give a file name (it was empty)")
     if args.year is not None and not 2012 <= args.year <= 2099:
         raise UserError(f"--year: {args.year} is not a performance year (2013 or later)")
     try:
@@ -49,17 +52,13 @@ def _run(args: argparse.Namespace) -> int:
     except ReconcileError as exc:
         raise UserError(str(exc)) from None
 
-    for _df, summary in results:
-        print("\n".join(summary.lines()))
-    if len(results) > 1:
-        bad = sum(s.mismatches for _, s in results)
-        print(f"{len(results)} files, {sum(s.rows for _, s in results)} ACO-years, "
-              f"{bad} mismatches")
-
+    # Files first, then the summary: a reader that stops early (``| head -3``) closes the pipe,
+    # and the files must be written whatever happens to standard output.
+    wrote = []
     if args.out:
         table = pd.concat([df for df, _ in results], ignore_index=True)
         _write(args.out, "--out", lambda fh: table.to_csv(fh, index=False))
-        print(f"wrote {args.out} ({len(table)} rows)")
+        wrote.append(f"wrote {args.out} ({len(table)} rows)")
     if args.report:
         words = ["acosim", "reconcile"]
         words += ["--all", args.all_dir] if args.all_dir else [args.puf]
@@ -68,7 +67,16 @@ def _run(args: argparse.Namespace) -> int:
         words += ["--report", args.report]
         text = report_markdown(results, shlex.join(words))
         _write(args.report, "--report", lambda fh: fh.write(text))
-        print(f"wrote {args.report}")
+        wrote.append(f"wrote {args.report}")
+
+    for _df, summary in results:
+        print("\n".join(summary.lines()))
+    if len(results) > 1:
+        bad = sum(s.mismatches for _, s in results)
+        print(f"{len(results)} files, {sum(s.rows for _, s in results)} ACO-years, "
+              f"{bad} mismatches")
+    for line in wrote:
+        print(line)
     return 0
 
 

@@ -422,7 +422,10 @@ _CONTROL_CHARS = frozenset(chr(c) for c in (*range(0x20), 0x7F))
 
 def _plain_text(v: str, what: str) -> str:
     """A name is one line of printable text: no NUL or other control characters, no lone
-    surrogates (which no file or screen can show)."""
+    surrogates (which no file or screen can show), and no < or > (charts render tags in
+    labels, so ``<a href=...>`` would become a link inside a chart)."""
+    if "<" in v or ">" in v:
+        raise ValueError(f"{what} may not contain < or > (they would be read as chart markup)")
     if any(ch in _CONTROL_CHARS for ch in v):
         raise ValueError(f"{what} may not contain control characters such as NUL or line breaks")
     if printable(v) != v:

@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from .catalog import rules_version
 from .scenario import SCHEMA_VERSION, Scenario, ScenarioError, TrackChoice, validate_scenario
 from .scenario_io import rules_warning
+from .text import clip, summarise
 
 LINK_VERSION = 1
 #: The query parameter that carries the token in a dashboard URL (``?s=...``).
@@ -104,9 +105,13 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
     """A full scenario dict from :func:`compact` output (not yet validated)."""
     full = _defaults()
     problems = []
+    unknown = [k for k in data if k not in full]
+    if unknown:
+        problems.append(f"{clip(unknown[0], 40)}: unknown field" if len(unknown) == 1
+                        else f"{len(unknown):,} unknown fields: {summarise(unknown, 3)}")
     for key, value in data.items():
         if key not in full:
-            problems.append(f"{key}: unknown field")
+            continue
         elif key == "tracks":
             if not isinstance(value, list):
                 problems.append("tracks: expected a list")
@@ -136,7 +141,10 @@ def _token_from(text: str) -> str:
     """The token itself, from a bare token or a whole URL with ``?s=...``."""
     text = text.strip()
     if "?" in text or "://" in text:
-        query = urlsplit(text).query
+        try:
+            query = urlsplit(text).query
+        except ValueError:
+            raise ScenarioError([_DAMAGED.format(why="it is not a valid web address")]) from None
         values = parse_qs(query).get(QUERY_PARAM)
         if not values:
             raise ScenarioError([f"the address has no scenario in it (no '{QUERY_PARAM}=' part)"])

@@ -52,10 +52,10 @@ _TAG = re.compile(r"<[^>]*>?")
 
 def printable(text: object) -> str:
     """``text`` as a string that can always be encoded and shown: lone surrogates (which a
-    JSON file or a link may carry) become U+FFFD, control characters other than tab and
-    newline are dropped."""
+    JSON file or a link may carry) are shown as their escape (``\\ud800``), control
+    characters other than tab and newline are dropped."""
     s = text if isinstance(text, str) else str(text)
-    s = s.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(s) else s
+    s = s.encode("utf-8", "backslashreplace").decode("utf-8") if _has_surrogate(s) else s
     return _CONTROL.sub("", s)
 
 
