@@ -226,10 +226,10 @@ def _cells_safe(df: pd.DataFrame) -> pd.DataFrame:
     (:func:`simulation.text.cell_safe`): a label such as ``=HYPERLINK(...)`` stays text."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(cell_safe)
     out.columns = [cell_safe(str(c)) for c in out.columns]
-    if out.index.dtype == object:
+    if not pd.api.types.is_numeric_dtype(out.index):
         out.index = out.index.map(cell_safe)
     return out
 

@@ -45,7 +45,7 @@ def headline(text: str, limit: int = 70) -> str:
 # uploaded file) is shown as typed, never interpreted: as Markdown, HTML, a spreadsheet
 # formula or chart markup.
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:>])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#!|~$:])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TAG = re.compile(r"<[^>]*>?")
 
