@@ -393,7 +393,7 @@ def _show_errors(errors: dict[str, list[str]], path: str) -> None:
 
 def _widget(inp: Input, errors: dict[str, list[str]], *, disabled: bool = False) -> None:
     _seed(inp.key)
-    kw = {"key": inp.key, "help": help_text(inp), "disabled": disabled}
+    kw = {"key": inp.key, "help": help_text(inp), "disabled": disabled, "on_change": _edited, "args": (inp.key,)}
     if inp.kind == "int":
         st.number_input(label(inp), step=int(inp.step or 1), **kw)
     elif inp.kind == "float":
@@ -437,10 +437,23 @@ def _reset() -> None:
 
 
 def _seed(key: str) -> None:
-    """Give a widget that was not drawn last run (its group was closed) its kept value."""
+    """Give a widget its kept value before it is drawn.
+
+    The kept values (``st.session_state[SHADOW]``) are the one source of truth for what the
+    sidebar shows: a widget's own state is dropped by Streamlit whenever the widget is not
+    drawn in a run (its group closed, another page open), and what then remains under its key
+    can be the value it was first filled with — reading it back lost edits after two page
+    changes. So the widget is always filled from the kept value, and an edit reaches the kept
+    value only through the widget's ``on_change`` (:func:`_edited`)."""
     state = st.session_state
-    if key not in state:
-        state[key] = state[SHADOW][key]
+    state[key] = state[SHADOW][key]
+
+
+def _edited(key: str) -> None:
+    """on_change of every sidebar widget: the user's edit becomes the kept value."""
+    state = st.session_state
+    if key in state:
+        state.setdefault(SHADOW, {})[key] = state[key]
 
 
 def scenario_panel(tools: Callable[[], None] | None = None) -> Scenario:
@@ -463,8 +476,6 @@ def scenario_panel(tools: Callable[[], None] | None = None) -> Scenario:
         for k, v in shadow.items():
             state[k] = v
         state[SEEDED_KEY] = (dict(shadow), current)
-    else:
-        shadow.update({k: state[k] for k in shadow if k in state})
     seeded, base = state.get(SEEDED_KEY) or (None, None)
     try:
         candidate = Scenario.model_validate(_collect(shadow, base, seeded))
@@ -549,7 +560,8 @@ def _where(path: str) -> str:
 def _mix_widgets(errors: dict[str, list[str]]) -> None:
     info = _field("aco.enrollment_mix")
     _seed(MIX_ON_KEY)
-    on = st.toggle("Specify the enrollment mix", key=MIX_ON_KEY, help=info.description if info else None)
+    on = st.toggle("Specify the enrollment mix", key=MIX_ON_KEY, help=info.description if info else None,
+                   on_change=_edited, args=(MIX_ON_KEY,))
     if on:
         cols = st.columns(2)
         for i, inp in enumerate(MIX):
@@ -563,12 +575,14 @@ def _track_widgets(errors: dict[str, list[str]]) -> None:
     for key in (TRACK_KEY, MSR_KEY, GLIDE_START_KEY, STAY_KEY, NGACO_CAP.key, NGACO_DISCOUNT.key):
         _seed(key)
     picked = st.pills("Tracks", codes, selection_mode="multi", key=TRACK_KEY, format_func=track_label,
+                      on_change=_edited, args=(TRACK_KEY,),
                       help="Click to add or remove a track. All are settled on the same simulated futures, so "
                            "differences between them are policy, not luck. Retired tracks (Track 1–3, NGACO) "
                            "run on their last published rules as a what-if.")
     _show_errors(errors, "tracks")
     st.markdown("**Elections**")
     st.selectbox("MSR/MLR election (two-sided MSSP tracks)", list(MSR_LABELS), key=MSR_KEY,
+                 on_change=_edited, args=(MSR_KEY,),
                  format_func=MSR_LABELS.get, disabled=not any(uses_elected_msr(c) for c in picked),
                  help="Minimum savings rate / minimum loss rate: savings or losses smaller than this share "
                       "of the benchmark are not shared at all. Two-sided MSSP ACOs choose 0%, 0.5–2.0%, or "
@@ -577,12 +591,15 @@ def _track_widgets(errors: dict[str, list[str]]) -> None:
                       "Tracks 1+, 2, 3.")
     glide = GLIDE in picked
     st.selectbox("Glide path: first-year level", ["A", "B", "C", "D", "E"], key=GLIDE_START_KEY,
+                 on_change=_edited, args=(GLIDE_START_KEY,),
                  disabled=not glide, help=_meta("tracks.glide_start")["description"])
     st.toggle("Glide path: stay at Level A", key=STAY_KEY, disabled=not glide,
+              on_change=_edited, args=(STAY_KEY,),
               help=_meta("tracks.stay_at_a")["description"])
     ngaco = any(c.startswith("NGACO") for c in picked)
     for inp in (NGACO_CAP, NGACO_DISCOUNT):
         st.number_input(label(inp), key=inp.key, step=inp.step, format=inp.fmt, disabled=not ngaco,
+                        on_change=_edited, args=(inp.key,),
                         help=help_text(inp))
         _show_errors(errors, inp.path)
 
