@@ -50,5 +50,5 @@ with st.container():  # one slot whatever it holds: the page's elements keep the
     if common.scenario_problems():
         st.warning("Some inputs in the sidebar are invalid, so the results below are for the last valid "
                    "scenario. Fix the fields marked in red to update them.", icon=":material/warning:")
-    common.show_notices()
+    common.show_notices(nav.title)
 nav.run()

@@ -915,6 +915,7 @@ def notes_by_text(result: montecarlo.SimulationResult) -> list[tuple[str, list[s
 ROOT = Path(__file__).resolve().parents[1]
 LINK_KEY = "_link_token"        # the share token last read from or written to the URL
 NOTICE_KEY = "_notices"
+NOTICE_PAGE_KEY = "_notices_page"  # notice -> the page it was first shown on
 
 
 def _run_by_app() -> bool:
@@ -967,13 +968,24 @@ NOTICE_ICONS = {"success": ":material/check_circle:", "info": ":material/info:",
                 "warning": ":material/warning:", "error": ":material/error:"}
 
 
-def show_notices() -> None:
-    """Draw the notices that still concern the current scenario (app.py, above the page)."""
+def show_notices(page: str = "") -> None:
+    """Draw the notices that still concern the current scenario (app.py, above the page).
+
+    A notice stays while the user works on the page where it was first shown, and is gone
+    once another page is opened: it was read, and repeating it on every page is noise."""
     notes = st.session_state.get(NOTICE_KEY)
     if not notes:
         return
     current = get_scenario().model_dump_json()
-    keep = [n for n in notes if n[2] == current]
+    first_shown = st.session_state.setdefault(NOTICE_PAGE_KEY, {})
+    keep = []
+    for note in notes:
+        if note[2] != current:
+            continue
+        if first_shown.setdefault(note, page) != page:
+            first_shown.pop(note, None)
+            continue
+        keep.append(note)
     st.session_state[NOTICE_KEY] = keep
     for kind, text, _ in keep:
         getattr(st, kind)(md(printable(text)), icon=NOTICE_ICONS.get(kind))
