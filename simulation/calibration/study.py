@@ -31,6 +31,7 @@ from .descriptive import (
     size_curve,
 )
 from .figures import write_figures
+from .findings import findings
 from .fit import NoiseFit, bootstrap_noise_model, fit_noise_model, make_panel, profile_interval
 from .loading import load_results
 from .writeup import render_markdown
@@ -185,7 +186,7 @@ def run_study(
     program = program_benchmark(results)
     dispersion = dispersion_table(results)
     full = results[results.months_in_py == 12]
-    return {
+    study = {
         "command": command,
         "windows": win,
         "gain": continuing_gain(results),
@@ -227,6 +228,8 @@ def run_study(
         "sim_table": sim_table,
         "sim_samples": sim_samples,
     }
+    study["findings"] = findings(study)
+    return study
 
 
 def calibrate(

@@ -30,3 +30,11 @@ def one_line_error(capsys, argv: list[str], needle: str) -> None:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"acosim {argv[0]}: error:"), err
     assert needle in err
+
+
+@pytest.fixture(scope="session")
+def quick_study(shared_data) -> dict:
+    """The whole study in its quick form (fewer resamples), no files written."""
+    from simulation.calibration.study import run_study
+
+    return run_study(shared_data, reps=20, quick=True)
