@@ -10,8 +10,10 @@ The package, one module per step (each imports only the ones above it)::
     descriptive  dispersion, persistence, quality, benchmark growth and shock tables
     backtest     run_backtest: forecast each ACO's rate from its own history
     defaults     build_defaults, write_defaults, simulate_observed
+    findings     every derived number the write-up's prose states
     figures      the figures (house style of simulation.charts)
-    writeup      render_markdown: docs/calibration.md, prose only
+    writeup      render_markdown: docs/calibration.md, one function per section, prose only
+                 (later sections in writeup_checks, formatting in writeup_format)
     study        run_study, calibrate: every step with its own SeedSequence child
 
 * :func:`load_results` reads every "Performance Year Financial and Quality Results" file of a
