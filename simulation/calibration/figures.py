@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import charts
 from .base import COMMERCIAL_MAE, SHOCK_YEAR
 from .descriptive import _persistence_same
 from .fit import NoiseFit
@@ -18,17 +19,33 @@ from .fit import NoiseFit
 # Figures
 # ============================================================================================
 
-_FONT = {"family": "Arial, Helvetica, sans-serif", "size": 15}
-_BAND_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+#: The house palette (:mod:`simulation.charts`): observed data in the MSSP blue, the model's
+#: noise in the loss colour, the persistent part in the savings colour, references in grey.
+_DATA = charts.TRACK_COLORS["BASIC_C"]
+_LIGHT = charts.TRACK_COLORS["BASIC_A"]
+_MODEL = charts.LOSS
+_EFFECT = charts.SAVINGS
+_REFERENCE = charts.ZERO
+#: Size bands are ordered: the sequential blues of the BASIC levels, small to large.
+_BAND_COLOURS = tuple(charts.TRACK_COLORS[f"BASIC_{c}"] for c in "ABCDE")
+_GROUP_COLOURS = (
+    _DATA,
+    _LIGHT,
+    charts.TRACK_COLORS["REACH_PROFESSIONAL"],
+    _EFFECT,
+    charts.rgba(charts.SAVINGS, 0.45),
+    _MODEL,
+    charts.TRACK_COLORS["BASIC_GLIDE"],
+)
 
 
 def _layout(fig, title: str, height: int = 560, width: int = 1200) -> None:
+    """The house look (:func:`simulation.charts.house_style`), sized and titled for a PNG."""
+    charts.house_style(fig, height=height)
     fig.update_layout(
-        template="plotly_white",
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 20}},
-        font=_FONT,
+        title={"text": title, "x": 0.01, "xanchor": "left",
+               "font": {"size": 20, "family": charts.FONT, "color": charts.INK}},
         width=width,
-        height=height,
         margin={"l": 90, "r": 30, "t": 100, "b": 150},
         legend={
             "orientation": "h",
@@ -38,7 +55,7 @@ def _layout(fig, title: str, height: int = 560, width: int = 1200) -> None:
             "font": {"size": 14},
         },
     )
-    fig.update_annotations(font_size=16)
+    fig.update_annotations(font={"size": 16, "family": charts.FONT, "color": charts.INK})
 
 
 def figure_dispersion_by_size(study: dict):
@@ -66,14 +83,14 @@ def figure_dispersion_by_size(study: dict):
             y=curve.sd,
             mode="markers",
             name="observed (size deciles, ±2 SE)",
-            marker={"size": 10, "color": "#1f77b4"},
+            marker={"size": 10, "color": _DATA},
             error_y={"type": "data", "array": 2 * curve.se, "visible": True},
         ),
         1,
         1,
     )
     fig.add_trace(
-        go.Scatter(x=n, y=fit.total_sd(n), name="model: total", line={"color": "#1f77b4"}),
+        go.Scatter(x=n, y=fit.total_sd(n), name="model: total", line={"color": _DATA}),
         1,
         1,
     )
@@ -82,7 +99,7 @@ def figure_dispersion_by_size(study: dict):
             x=n,
             y=fit.noise_sd(n),
             name="model: noise cv/√N (shrinks with size)",
-            line={"color": "#d62728", "dash": "dash"},
+            line={"color": _MODEL, "dash": "dash"},
         ),
         1,
         1,
@@ -92,7 +109,7 @@ def figure_dispersion_by_size(study: dict):
             x=n,
             y=np.full_like(n, math.sqrt(effect)),
             name="model: true effect (does not shrink)",
-            line={"color": "#2ca02c", "dash": "dot"},
+            line={"color": _EFFECT, "dash": "dot"},
         ),
         1,
         1,
@@ -103,7 +120,7 @@ def figure_dispersion_by_size(study: dict):
             y=change.sd,
             mode="markers",
             showlegend=False,
-            marker={"size": 10, "color": "#1f77b4"},
+            marker={"size": 10, "color": _DATA},
             error_y={"type": "data", "array": 2 * change.se, "visible": True},
         ),
         1,
@@ -111,14 +128,14 @@ def figure_dispersion_by_size(study: dict):
     )
     model_change = np.sqrt(2 * (1 - persist) * effect + 2 * np.asarray(fit.noise_sd(n)) ** 2)
     fig.add_trace(
-        go.Scatter(x=n, y=model_change, showlegend=False, line={"color": "#1f77b4"}), 1, 2
+        go.Scatter(x=n, y=model_change, showlegend=False, line={"color": _DATA}), 1, 2
     )
     fig.add_trace(
         go.Scatter(
             x=n,
             y=math.sqrt(2) * np.asarray(fit.noise_sd(n)),
             showlegend=False,
-            line={"color": "#d62728", "dash": "dash"},
+            line={"color": _MODEL, "dash": "dash"},
         ),
         1,
         2,
@@ -128,7 +145,7 @@ def figure_dispersion_by_size(study: dict):
             x=n,
             y=np.full_like(n, math.sqrt(2 * (1 - persist) * effect)),
             showlegend=False,
-            line={"color": "#2ca02c", "dash": "dot"},
+            line={"color": _EFFECT, "dash": "dot"},
         ),
         1,
         2,
@@ -175,14 +192,14 @@ def figure_dispersion_by_year(study: dict):
             y=overall["std"],
             name="all ACOs",
             mode="lines+markers",
-            line={"color": "black", "width": 4},
+            line={"color": charts.INK, "width": 4},
         )
     )
     shock = study["fit"].shock_year or SHOCK_YEAR
     fig.add_vrect(
         x0=shock - 0.4,
         x1=shock + 0.4,
-        fillcolor="grey",
+        fillcolor=charts.NEUTRAL,
         opacity=0.15,
         line_width=0,
         annotation_text="COVID-19",
@@ -223,14 +240,14 @@ def figure_persistence(study: dict):
             y=pairs.sav_rate_next,
             mode="markers",
             name="ACO-year pairs",
-            marker={"size": 5, "opacity": 0.35, "color": "#1f77b4"},
+            marker={"size": 5, "opacity": 0.35, "color": _DATA},
         ),
         1,
         1,
     )
     lim = [-0.15, 0.2]
     fig.add_trace(
-        go.Scatter(x=lim, y=lim, name="same as last year", line={"color": "grey", "dash": "dash"}),
+        go.Scatter(x=lim, y=lim, name="same as last year", line={"color": _REFERENCE, "dash": "dash"}),
         1,
         1,
     )
@@ -240,7 +257,7 @@ def figure_persistence(study: dict):
             x=lim,
             y=[intercept + slope * v for v in lim],
             name=f"least squares: slope {slope:.2f}",
-            line={"color": "#d62728"},
+            line={"color": _MODEL},
         ),
         1,
         1,
@@ -250,13 +267,13 @@ def figure_persistence(study: dict):
             x=auto.lag,
             y=auto.corr_all,
             name="observed, PY2013–PY2023 linked",
-            marker_color="#9ecae1",
+            marker_color=_LIGHT,
         ),
         1,
         2,
     )
     fig.add_trace(
-        go.Bar(x=auto.lag, y=auto.corr_window, name="observed, fit window", marker_color="#3182bd"),
+        go.Bar(x=auto.lag, y=auto.corr_window, name="observed, fit window", marker_color=_DATA),
         1,
         2,
     )
@@ -266,7 +283,7 @@ def figure_persistence(study: dict):
             y=auto.corr_model,
             name="model (same pairs)",
             mode="lines+markers",
-            line={"color": "#d62728"},
+            line={"color": _MODEL},
         ),
         1,
         2,
@@ -308,7 +325,7 @@ def figure_quality(study: dict):
         subplot_titles=("Mean quality score by track", "Share meeting the quality standard"),
     )
     groups = [g for g in table.track_group.unique() if g != "all"]
-    colours = ("#1f77b4", "#aec7e8", "#ff7f0e", "#2ca02c", "#98df8a", "#d62728", "#9467bd")
+    colours = _GROUP_COLOURS
     for colour, group in zip(colours, groups, strict=False):
         grp = table[(table.track_group == group) & (table.scored >= 5)]
         fig.add_trace(
@@ -329,7 +346,7 @@ def figure_quality(study: dict):
             y=overall.quality_mean,
             name="all ACOs",
             mode="lines+markers",
-            line={"color": "black", "width": 4},
+            line={"color": charts.INK, "width": 4},
         ),
         1,
         1,
@@ -340,7 +357,7 @@ def figure_quality(study: dict):
             x=met.year,
             y=met.met_qps_share,
             name="met the standard (all ACOs)",
-            marker_color="#3182bd",
+            marker_color=_DATA,
             text=[f"{v:.1%}" for v in met.met_qps_share],
             textposition="outside",
         ),
@@ -377,7 +394,7 @@ def figure_benchmark(study: dict):
             lowerfence=stats_by_year[0.05],
             upperfence=stats_by_year[0.95],
             name="same ACO, same agreement: box = quartiles, whiskers = 5th–95th percentile",
-            marker_color="#3182bd",
+            marker_color=_DATA,
         )
     )
     fig.add_trace(
@@ -386,10 +403,10 @@ def figure_benchmark(study: dict):
             y=program.growth,
             name="program mean per-capita benchmark",
             mode="lines+markers",
-            line={"color": "#d62728", "width": 3},
+            line={"color": _MODEL, "width": 3},
         )
     )
-    fig.add_hline(y=0, line={"color": "grey", "width": 1})
+    fig.add_hline(y=0, line={"color": _REFERENCE, "width": 1})
     fig.update_xaxes(title_text="Performance year (growth from the year before)", dtick=1)
     fig.update_yaxes(title_text="Growth of per-capita updated benchmark", tickformat=".0%")
     _layout(fig, "Benchmark growth year to year (UpdatedBnchmk per capita)", width=1100)
@@ -416,8 +433,8 @@ def figure_backtest(study: dict):
     inside = table[table.covered]
     outside = table[~table.covered]
     for part, name, colour in (
-        (inside, "actual inside the 90% interval", "#3182bd"),
-        (outside, "actual outside the 90% interval", "#d62728"),
+        (inside, "actual inside the 90% interval", _DATA),
+        (outside, "actual outside the 90% interval", _MODEL),
     ):
         fig.add_trace(
             go.Scattergl(
@@ -432,7 +449,7 @@ def figure_backtest(study: dict):
         )
     lim = [-0.1, 0.2]
     fig.add_trace(
-        go.Scatter(x=lim, y=lim, name="forecast = actual", line={"color": "grey", "dash": "dash"}),
+        go.Scatter(x=lim, y=lim, name="forecast = actual", line={"color": _REFERENCE, "dash": "dash"}),
         1,
         1,
     )
@@ -444,7 +461,7 @@ def figure_backtest(study: dict):
         "commercial<br>model",
     ]
     values = [m["mae_model"], m["mae_naive"], m["mae_uncalibrated"], m["mae_mean"], COMMERCIAL_MAE]
-    colours = ["#3182bd", "#969696", "#9ecae1", "#d9d9d9", "#fdae6b"]
+    colours = [_DATA, charts.NEUTRAL, _LIGHT, charts.GRID, charts.rgba(charts.LOSS, 0.45)]
     fig.add_trace(
         go.Bar(
             x=labels,
@@ -502,8 +519,8 @@ def figure_simulated(study: dict):
     for j, band in enumerate(bands, start=1):
         obs, sim = samples[band]
         for values, name, colour, dash in (
-            (np.sort(sim), "simulated (defaults + noise.py)", "#d62728", "dash"),
-            (np.sort(obs), "observed", "#1f77b4", "solid"),
+            (np.sort(sim), "simulated (defaults + noise.py)", _MODEL, "dash"),
+            (np.sort(obs), "observed", _DATA, "solid"),
         ):
             if len(values) > 2000:
                 values = np.quantile(values, np.linspace(0, 1, 2000))
