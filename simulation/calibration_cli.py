@@ -125,8 +125,8 @@ def _backtest_args(p: argparse.ArgumentParser) -> None:
     _backtest_args
 )
 def _backtest_run(args: argparse.Namespace) -> int:
-    from .backtest import run_backtest
     from .calibration import CalibrationError
+    from .calibration.backtest import run_backtest
 
     data = _data_dir(args.data)
     if args.actual is not None and not Path(args.actual).is_file():

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .cms_results import file_year, link_acos, results_files
 from .puf import PufFormatError, load_puf
 from .scenario import Scenario, TrackChoice, calibrated_defaults, validate_scenario
 from .text import clip
@@ -53,7 +54,6 @@ DATASET_PAGE = ("https://data.cms.gov/medicare-shared-savings-program/"
 USER_AGENT = f"acosim/{__version__} (Medicare ACO risk-track simulator)"
 MAX_CATALOG_BYTES = 300_000_000
 MAX_FILE_BYTES = 100_000_000
-NEW_ID_FROM = 2018  # first year CMS published the A1234-style ACO ID
 
 #: History columns, in order, for display.
 HISTORY_COLUMNS = (
@@ -77,23 +77,6 @@ class DownloadError(RuntimeError):
 # --------------------------------------------------------------------------- loading
 
 
-def results_files(folder: str | Path) -> list[Path]:
-    """CSV files in ``folder`` (and a ``mssp_puf`` sub-folder) whose name holds a year 2012–2039."""
-    folder = Path(folder)
-    candidates = [*folder.glob("*.csv"), *folder.glob("mssp_puf/*.csv")]
-    return sorted({p for p in candidates if p.is_file() and _YEAR.search(p.name)},
-                  key=lambda p: (_YEAR.search(p.name).group(1), p.name))  # type: ignore[union-attr]
-
-
-def _name_year(path: Path) -> int | None:
-    """The year a file name gives ('PY2023…' first, else its only 20xx token), or None."""
-    m = re.search(r"PY[\s_-]*(20[1-3]\d)(?!\d)", path.name, re.IGNORECASE)
-    if m:
-        return int(m.group(1))
-    found = set(_YEAR.findall(path.name))
-    return int(found.pop()) if len(found) == 1 else None
-
-
 _CACHE: dict[tuple, tuple[pd.DataFrame, tuple[str, ...]]] = {}
 
 
@@ -114,7 +97,7 @@ def load_results(folder: str | Path, *, years: Iterable[int] | None = None) -> t
     files = results_files(folder)
     wanted = set(years) if years is not None else None
     if wanted is not None:
-        files = [p for p in files if _name_year(p) in wanted or _name_year(p) is None]
+        files = [p for p in files if file_year(p) in wanted]
     if not files:
         raise RealDataError(f"{folder}: no CMS results files (CSV files named with their year, such as "
                             f"PY2023.csv); download them with: acosim data download --dest {folder}")
@@ -157,49 +140,14 @@ def _load_files(files: list[Path], wanted: set[int] | None) -> tuple[pd.DataFram
         raise RealDataError(f"none of the {len(files)} results files could be read{detail}")
     out = pd.concat(frames, ignore_index=True)
     out = out.sort_values(["performance_year", "aco_id"], kind="stable", ignore_index=True)
-    out["aco_key"], out["linked_by"] = _link_ids(out)
+    links = link_acos(out)
+    out["aco_key"] = links.key
+    out["linked_by"] = links.linked.map({True: "name", False: "id"}).astype(object)
     return out, tuple(warnings)
 
 
 def _strip_name(message: str, name: str) -> str:
     return message.removeprefix(f"{name}: ")
-
-
-_SUFFIXES = re.compile(r"\b(llc|l l c|inc|incorporated|pllc|pc|p c|corp|corporation|co|company|ltd|lp|llp|the)\b")
-
-
-def normalise_name(name: Any) -> str:
-    """An ACO name reduced for matching: lower case, no punctuation or corporate suffixes,
-    'accountable care organization' written 'aco'."""
-    if not isinstance(name, str):
-        return ""
-    s = name.lower().replace("&", " and ")
-    s = re.sub(r"accountable\s+care\s+organi[sz]ations?", " aco ", s)
-    s = re.sub(r"[^a-z0-9]+", " ", s)
-    s = _SUFFIXES.sub(" ", s)
-    return " ".join(s.split())
-
-
-def _link_ids(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Each row's ACO key: pre-2018 rows get the 2018+ ID of the one ACO with the same name."""
-    ids = df["aco_id"].astype(str)
-    names = df["aco_name"].map(normalise_name)
-    new = df["performance_year"] >= NEW_ID_FROM
-    by_name: dict[str, set[str]] = {}
-    for n, i in zip(names[new], ids[new], strict=True):
-        if n:
-            by_name.setdefault(n, set()).add(i)
-    old_ids = {}
-    for old_id, group in names[~new].groupby(ids[~new]):
-        candidates = set().union(*(by_name.get(n, set()) for n in set(group) if n))
-        if len(candidates) == 1:
-            old_ids[old_id] = candidates.pop()
-    key = ids.copy()
-    linked = pd.Series("id", index=df.index, dtype=object)
-    mapped = (~new) & ids.isin(old_ids)
-    key[mapped] = ids[mapped].map(old_ids)
-    linked[mapped] = "name"
-    return key, linked
 
 
 # --------------------------------------------------------------------------- search / history

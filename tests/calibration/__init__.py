@@ -1,0 +1,1 @@
+"""Tests of the calibration package, one module per module of simulation/calibration/."""
