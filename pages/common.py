@@ -30,6 +30,7 @@ import streamlit as st
 from pydantic import BaseModel, ValidationError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard import engine
 from simulation import charts, montecarlo, reports, settlement, share
 from simulation.catalog import load_catalog
 from simulation.scenario import (
@@ -480,7 +481,10 @@ def scenario_panel(tools: Callable[[], None] | None = None) -> Scenario:
     try:
         candidate = Scenario.model_validate(_collect(shadow, base, seeded))
         errors: dict[str, list[str]] = {}
-        if candidate != current:
+        too_large = engine.budget_problem(candidate)
+        if too_large:
+            errors = {"trials": [too_large]}
+        elif candidate != current:
             state[SCENARIO_KEY] = candidate
     except ValidationError as exc:
         errors = route_errors(exc)
@@ -620,13 +624,18 @@ def warm_engine() -> float:
 
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
 def _simulate(scenario_json: str) -> montecarlo.SimulationResult:
-    return montecarlo.simulate(Scenario.model_validate_json(scenario_json))
+    try:
+        return engine.RESULTS.get(scenario_json)
+    except engine.RunTooLarge as exc:
+        st.error(md(str(exc)), icon=":material/warning:")
+        st.stop()
+        raise
 
 
 def simulate_cached(scenario: Scenario) -> montecarlo.SimulationResult:
-    """The simulation of ``scenario`` (shared, read-only; cached on its JSON)."""
+    """The simulation of ``scenario`` (shared, read-only; cached on its JSON in a cache
+    bounded by bytes, dashboard/engine.py)."""
     return _simulate(scenario.model_dump_json())
 
 
@@ -1042,6 +1051,13 @@ def restore_from_url() -> None:
         notify("error", "This link's scenario could not be opened: " + "; ".join(map(md_escape, exc.problems))
                + ". The default scenario is shown instead.", Scenario())
         return
+    if engine.budget_problem(scenario):
+        asked = scenario.trials
+        scenario = engine.affordable(scenario)
+        notify("warning", f"This link asks for {asked:,} simulated futures, more than this shared dashboard "
+                          f"runs at once for {len(scenario.tracks)} tracks; it shows {scenario.trials:,} "
+                          "(same seed). For all of them, save the scenario and run "
+                          "`acosim simulate --scenario FILE`.", scenario)
     set_scenario(scenario)
     notify("success", f"Opened the shared scenario “{md_escape(scenario.name)}” (seed {scenario.seed}, "
                       f"{scenario.trials:,} simulated futures).", scenario)

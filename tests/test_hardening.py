@@ -24,7 +24,7 @@ from simulation import reports
 from simulation.cli import main
 from simulation.scenario import Scenario, ScenarioError, TrackChoice, validate_scenario
 from simulation.scenario_io import scenario_to_json
-from simulation.share import decode_scenario
+from simulation.share import decode_scenario, encode_scenario
 from simulation.text import cell_safe, clip, md_escape, plain_label, printable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -342,3 +342,53 @@ def test_reconcile_writes_its_file_even_when_the_reader_stops(tmp_path, monkeypa
 def test_error_details_show_no_traceback():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] == "type"
+
+
+# --------------------------------------------------------------------------- heavy scenarios
+
+
+def _huge() -> Scenario:
+    """2,000,000 futures × 30 tracks × 6 years: a valid scenario, at every limit."""
+    from simulation.scenario import DEFAULT_TRACKS
+
+    tracks = [TrackChoice(track=t) for t in DEFAULT_TRACKS]
+    tracks += [TrackChoice(track=t, label=f"{t} again") for t in DEFAULT_TRACKS]
+    return Scenario(trials=2_000_000, tracks=tracks[:30],
+                    aco={"agreement_years": 6, "agreement_start_year": 2021})
+
+
+def test_the_run_budget_names_the_size_and_the_command_line():
+    from dashboard import engine
+
+    s = _huge()
+    assert engine.run_size(s) == 360_000_000
+    msg = engine.budget_problem(s)
+    assert msg.startswith("2,000,000 simulated futures × 30 tracks × 6 years is 360,000,000 settlements")
+    assert "at most 166,600 futures" in msg and "acosim simulate --scenario FILE" in msg
+    assert engine.affordable(s).trials == 166_600 and engine.budget_problem(engine.affordable(s)) is None
+    assert engine.budget_problem(Scenario()) is None
+    with pytest.raises(engine.RunTooLarge):
+        engine.ResultCache().get(s.model_dump_json())
+
+
+def test_a_link_at_the_limits_opens_within_the_budget():
+    at = _app_with_link(encode_scenario(_huge()))
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("asks for 2,000,000 simulated futures" in w and "166,600" in w for w in warnings), warnings
+    assert at.session_state["scenario"].trials == 166_600
+
+
+def test_the_result_cache_is_bounded_by_bytes():
+    from dashboard import engine
+
+    cache = engine.ResultCache(max_bytes=1)  # every result is larger: only the newest is kept
+    a, b = (SMALL.model_copy(update={"seed": k}).model_dump_json() for k in (1, 2))
+    first = cache.get(a)
+    assert cache.get(a) is first and len(cache) == 1
+    cache.get(b)
+    assert len(cache) == 1 and cache.get(b) is not first
+    big = engine.ResultCache(max_bytes=10**12)
+    big.get(a)
+    big.get(b)
+    assert len(big) == 2 and big.bytes > engine.nbytes(first)

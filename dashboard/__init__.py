@@ -1,0 +1,1 @@
+"""The dashboard's helpers that are not page scripts (the pages live in ``pages/``)."""
