@@ -11,13 +11,19 @@ opened first by a deep URL on a fresh server runs this script in its place
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pages import common, workflow
 
 HERE = Path(__file__).resolve().parent
+RUN_LOG = os.environ.get("ACOSIM_RUN_LOG")  # benchmarks/bench_load.py: one line per script run
+_t0 = time.perf_counter()
 
 st.set_page_config(page_title="acosim — Medicare ACO risk tracks", page_icon=":material/health_and_safety:",
                    layout="wide", initial_sidebar_state="expanded")
@@ -51,4 +57,12 @@ with st.container():  # one slot whatever it holds: the page's elements keep the
         st.warning("Some inputs in the sidebar are invalid, so the results below are for the last valid "
                    "scenario. Fix the fields marked in red to update them.", icon=":material/warning:")
     common.show_notices(nav.title)
-nav.run()
+try:
+    nav.run()
+finally:
+    if RUN_LOG:
+        first = "_run_logged" not in st.session_state
+        st.session_state["_run_logged"] = True
+        with open(RUN_LOG, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"session": getattr(get_script_run_ctx(), "session_id", ""), "first": first, "page": nav.title,
+                                 "seconds": time.perf_counter() - _t0, "at": time.time()}) + "\n")
