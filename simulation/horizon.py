@@ -35,7 +35,7 @@ from . import rebasing
 from .catalog import load_catalog
 from .montecarlo import CHUNK, _build_draws, _chunk_seeds, _job_inputs, _standard_draws, plan
 from .scenario import GLIDE, Scenario, TrackChoice
-from .settlement import settle
+from .settlement import Row, settle, settle_batch
 
 ONE_SIDED = {"BASIC_A", "BASIC_B", "TRACK_1"}
 LEAD_CODES = ("LEAD_GLOBAL", "LEAD_PROFESSIONAL")
@@ -225,11 +225,13 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
             s.costs.revenue_loss_share * d.effect * b0 * d.trend_index * s.aco.beneficiaries)
         cost[0] += s.costs.startup_investment
         costs[cols] = cost.T
+        mssp = [(pr, prep) for pr, prep in zip(results, prepared, strict=True) if prep is not None]
+        if mssp:
+            _mssp_settle(rr, s, ap1, ap2, d, [m[0] for m in mssp], [m[1] for m in mssp], cols,
+                         region_ratio, national_ratio, count, psa_proposal)
         for pr, prep in zip(results, prepared, strict=True):
             if prep is None:
                 _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, lead_former_mssp, catalog)
-            else:
-                _mssp_chunk(rr, s, ap1, ap2, d, pr, prep, cols, region_ratio, national_ratio, count, psa_proposal)
     settings = {"region_ratio": region_ratio, "national_ratio": national_ratio, "regional_count": count,
                 "psa_proposal": psa_proposal, "lead_class": lead_class, "discount_rate": rate,
                 "cash_lag_years": lag, "first_year": first_year}
@@ -237,9 +239,7 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
                          settings, time.perf_counter() - t_start, rng_seconds)
 
 
-def _rows(d, t: int, bench, two_way, revenue_c) -> dict:
-    return {"spending": d.spending[t], "quality": d.quality[t], "qps": d.qps[t], "alt": d.alt[t],
-            "revenue": revenue_c, "mssp": bench, "mssp_two_way": two_way}
+_ROW_NAMES = ("spending", "quality", "qps", "alt", "revenue", "mssp", "mssp_two_way")
 
 
 def _keep(pr: PathResult, cols: slice, name: str, value: np.ndarray) -> None:
@@ -248,48 +248,65 @@ def _keep(pr: PathResult, cols: slice, name: str, value: np.ndarray) -> None:
     pr.steps[name][cols] = value
 
 
-def _mssp_chunk(rr, s, ap1, ap2, d, pr, prep, cols, region_ratio, national_ratio, count, psa_proposal) -> None:
-    c1, plan1, c2, plan2 = prep
+def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap):
+    """Per-capita benchmarks (years, trials) of every MSSP path (they do not depend on the
+    track: the renewal is rebuilt from spending and the first agreement's benchmark), its
+    two-way version, and the renewal's steps."""
     b0 = s.aco.benchmark_pc
     years = d.spending.shape[0]
-    n_ap = len(plan1)
-    for t in range(n_ap):
-        c = d.trend_index[t]
-        bench = b0 * c * d.acpt_index[t]
-        kw = _job_inputs(c1, plan1[t], ap1, t, _rows(d, t, bench, b0 * c, s.aco.participant_revenue * c))
-        st = settle(plan1[t].rules, detail=False, **kw)
-        pr.benchmark[cols, t] = bench
-        pr.shared_savings[cols, t] = st.shared_savings
-        pr.shared_losses[cols, t] = st.shared_losses
-    if years <= n_ap:
-        return
-    # the renewal: benchmark years are the last three PYs of the first agreement
-    by = slice(n_ap - 3, n_ap)
-    c4 = d.trend_index[n_ap - 1]
-    x = d.spending[by]
-    hb = rebasing.historical_benchmark(x, c4 / d.trend_index[by], rr.mssp["historical_weights_renewal"])
-    regional = region_ratio * b0 * c4
-    national = national_ratio * b0 * c4
-    ra = rebasing.regional_adjustment(rr, hb, regional, national, count)
-    savings = pr.benchmark[cols, by].T - x
-    psa = rebasing.prior_savings_adjustment(rr, savings, national, proposal=psa_proposal)
-    adj = rebasing.benchmark_adjustment(rr, ra, psa)
-    for name, v in (("historical_benchmark", hb), ("regional_pc", regional), ("national_pc", national),
-                    ("regional_adjustment", ra), ("prior_savings_adjustment", psa), ("adjustment", adj),
-                    ("lower_spending", (regional > hb).astype(float)), ("benchmark_before_renewal", pr.benchmark[cols, n_ap - 1])):
-        _keep(pr, cols, name, v)
-    base = hb + adj
-    p4 = d.gap_index[n_ap - 1]
-    for t in range(n_ap, years):
-        g2 = d.trend_index[t] / c4
-        bench = base * rebasing.update_factor(rr, g2, g2 * d.gap_index[t] / p4)
-        c = d.trend_index[t]
-        kw = _job_inputs(c2, plan2[t - n_ap], ap2, t - n_ap,
-                         _rows(d, t, bench, base * g2, s.aco.participant_revenue * c))
-        st = settle(plan2[t - n_ap].rules, detail=False, **kw)
-        pr.benchmark[cols, t] = bench
-        pr.shared_savings[cols, t] = st.shared_savings
-        pr.shared_losses[cols, t] = st.shared_losses
+    c = d.trend_index
+    bench = b0 * c * d.acpt_index
+    two_way = b0 * c
+    steps: dict[str, np.ndarray] = {}
+    if years > n_ap:
+        # the renewal: benchmark years are the last three PYs of the first agreement
+        by = slice(n_ap - 3, n_ap)
+        c4 = c[n_ap - 1]
+        x = d.spending[by]
+        hb = rebasing.historical_benchmark(x, c4 / c[by], rr.mssp["historical_weights_renewal"])
+        regional = region_ratio * b0 * c4
+        national = national_ratio * b0 * c4
+        ra = rebasing.regional_adjustment(rr, hb, regional, national, count)
+        psa = rebasing.prior_savings_adjustment(rr, bench[by] - x, national, proposal=psa_proposal)
+        adj = rebasing.benchmark_adjustment(rr, ra, psa)
+        base = hb + adj
+        g2 = c[n_ap:] / c4
+        bench[n_ap:] = base * rebasing.update_factor(rr, g2, g2 * d.gap_index[n_ap:] / d.gap_index[n_ap - 1])
+        two_way[n_ap:] = base * g2
+        steps = {"historical_benchmark": hb, "regional_pc": regional, "national_pc": national,
+                 "regional_adjustment": ra, "prior_savings_adjustment": psa, "adjustment": adj,
+                 "lower_spending": (regional > hb).astype(float), "benchmark_before_renewal": bench[n_ap - 1]}
+    return bench, two_way, steps
+
+
+def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, national_ratio, count,
+                 psa_proposal) -> None:
+    """Settle every MSSP path and year of one chunk in one compiled call."""
+    n_ap = len(prepared[0][1])
+    years = d.spending.shape[0]
+    bench, two_way, steps = _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap)
+    arrays = {"spending": d.spending, "quality": d.quality, "qps": d.qps, "alt": d.alt,
+              "revenue": s.aco.participant_revenue * d.trend_index, "mssp": bench, "mssp_two_way": two_way}
+    x = np.empty((len(_ROW_NAMES) * years, d.spending.shape[1]))
+    for k, name in enumerate(_ROW_NAMES):
+        x[k * years:(k + 1) * years] = arrays[name]
+    jobs = []
+    for c1, plan1, c2, plan2 in prepared:
+        for t in range(years):
+            rows = {name: Row(k * years + t) for k, name in enumerate(_ROW_NAMES)}
+            if t < n_ap:
+                kw = _job_inputs(c1, plan1[t], ap1, t, rows)
+                jobs.append((plan1[t].rules, kw))
+            else:
+                kw = _job_inputs(c2, plan2[t - n_ap], ap2, t - n_ap, rows)
+                jobs.append((plan2[t - n_ap].rules, kw))
+    savings, losses = settle_batch(jobs, x)
+    for j, pr in enumerate(mssp):
+        pr.benchmark[cols] = bench.T
+        pr.shared_savings[cols] = savings[j * years:(j + 1) * years].T
+        pr.shared_losses[cols] = losses[j * years:(j + 1) * years].T
+        for name, v in steps.items():
+            _keep(pr, cols, name, v)
 
 
 def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, former_mssp, catalog) -> None:
