@@ -35,7 +35,7 @@ from . import rebasing
 from .catalog import load_catalog
 from .montecarlo import CHUNK, _build_draws, _chunk_seeds, _job_inputs, _standard_draws, plan
 from .scenario import GLIDE, Scenario, TrackChoice
-from .settlement import Row, settle, settle_batch
+from .settlement import Row, prepare_batch, run_batch, settle
 
 ONE_SIDED = {"BASIC_A", "BASIC_B", "TRACK_1"}
 LEAD_CODES = ("LEAD_GLOBAL", "LEAD_PROFESSIONAL")
@@ -198,10 +198,18 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
     ap2 = _agreement(s, first_year + n_ap, max(1, years - n_ap), False)
     catalog = load_catalog()
     n = s.trials
-    shape = (n, years)
-    spending = np.empty(shape)
-    costs = np.empty(shape)
-    results = [PathResult(p, np.empty(shape), np.full(shape, np.nan), np.full(shape, np.nan)) for p in paths]
+    def arr(fill: float | None = None) -> np.ndarray:
+        a = np.empty((years, n)) if fill is None else np.full((years, n), fill)
+        return a.T  # (trials, years) views of year-major arrays: a chunk writes whole rows
+
+    spending = arr()
+    costs = arr()
+    results = [PathResult(p, arr(), arr(np.nan if p.lead else None), arr(np.nan if p.lead else None))
+               for p in paths]
+    shared_steps: dict[str, np.ndarray] = {}
+    for pr in results:
+        if not pr.path.lead:
+            pr.steps = shared_steps  # the renewal's steps do not depend on the MSSP track
     prepared = []
     for p in paths:
         if p.lead:
@@ -220,11 +228,11 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
         rng_seconds += time.perf_counter() - t0
         d = _build_draws(s10, z)
         cols = slice(lo, lo + size)
-        spending[cols] = d.spending.T
+        spending.T[:, cols] = d.spending
         cost = s.costs.annual_operating_cost + (
             s.costs.revenue_loss_share * d.effect * b0 * d.trend_index * s.aco.beneficiaries)
         cost[0] += s.costs.startup_investment
-        costs[cols] = cost.T
+        costs.T[:, cols] = cost
         mssp = [(pr, prep) for pr, prep in zip(results, prepared, strict=True) if prep is not None]
         if mssp:
             _mssp_settle(rr, s, ap1, ap2, d, [m[0] for m in mssp], [m[1] for m in mssp], cols,
@@ -300,13 +308,16 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
             else:
                 kw = _job_inputs(c2, plan2[t - n_ap], ap2, t - n_ap, rows)
                 jobs.append((plan2[t - n_ap].rules, kw))
-    savings, losses = settle_batch(jobs, x)
+    # identical jobs (a glide-path year and the BASIC level it is at) are settled once; an
+    # MSSP year ends in shared savings or shared losses, never both, so earned splits them
+    earned = run_batch(prepare_batch(jobs), x, np.empty((len(jobs), x.shape[1])))
     for j, pr in enumerate(mssp):
-        pr.benchmark[cols] = bench.T
-        pr.shared_savings[cols] = savings[j * years:(j + 1) * years].T
-        pr.shared_losses[cols] = losses[j * years:(j + 1) * years].T
-        for name, v in steps.items():
-            _keep(pr, cols, name, v)
+        pr.benchmark.T[:, cols] = bench
+        e = earned[j * years:(j + 1) * years]
+        np.maximum(e, 0.0, out=pr.shared_savings.T[:, cols])
+        np.maximum(-e, 0.0, out=pr.shared_losses.T[:, cols])
+    for name, v in steps.items():
+        _keep(mssp[0], cols, name, v)
 
 
 def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, former_mssp, catalog) -> None:
