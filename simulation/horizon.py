@@ -346,13 +346,17 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
     code = pr.path.first
     for t in range(years):
         disc = rebasing.lead_discount(rr, t, global_option=global_option, lower=lower)
-        bench = (h + adj) * uf[t] * risk * (1.0 - disc)
+        updated = (h + adj) * uf[t] * risk
+        bench = updated * (1.0 - disc)
         pr.benchmark[cols, t] = bench
         _keep(pr, cols, f"discount_{t}", disc)
         if code in catalog.tracks:
-            yp_year = min(max(s.aco.agreement_start_year, catalog.tracks[code].first_year), catalog.tracks[code].last_year)
-            rules = catalog.rules(code, max(yp_year, min(2027 + t, catalog.tracks[code].last_year)))
-            st = settle(rules, bench, d.spending[t], float(s.aco.beneficiaries), quality_score=d.quality[t],
-                        qps_met=d.qps[t], alt_qps_met=d.alt[t], agreement_year=t + 1, detail=False)
+            info = catalog.tracks[code]
+            first_year = rebasing.load_rebasing_rules().horizon["first_year"]
+            rules = catalog.rules(code, min(max(first_year + t, info.first_year), info.last_year))
+            # the kernel applies the discount (this year's, by spending class) and the withhold
+            st = settle(rules, updated, d.spending[t], float(s.aco.beneficiaries), quality_score=d.quality[t],
+                        qps_met=d.qps[t], alt_qps_met=d.alt[t], agreement_year=t + 1,
+                        benchmark_discount=disc, detail=False)
             pr.shared_savings[cols, t] = st.shared_savings
             pr.shared_losses[cols, t] = st.shared_losses
