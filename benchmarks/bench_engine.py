@@ -7,6 +7,10 @@ Prints trials, years, tracks, seconds (whole simulation, best of --repeat), rng_
 a fresh process running one simulation). Targets on a 2-core machine: 100,000 trials x 5
 years x every default track in <= 0.5 s; 1,000,000 trials in <= 5 s and <= 2 GB peak;
 seconds / rng_seconds <= 3.
+
+``--horizon`` also times the ten-year horizon (simulation/horizon.py): 100,000 futures x 10
+years x every default path, against drawing its random numbers alone (target <= 3x), and the
+peak memory of a fresh process running it (target <= 2 GB).
 """
 
 from __future__ import annotations
@@ -66,12 +70,59 @@ def _peak_mb(trials: int) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
+def _measure_horizon(trials: int, repeat: int) -> dict:
+    from simulation import horizon, montecarlo
+    from simulation.scenario import Scenario
+
+    scenario = Scenario()
+    horizon.simulate_horizon(scenario, trials=1_000)  # compile / load the kernel cache
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = horizon.simulate_horizon(scenario, trials=trials)
+        seconds = time.perf_counter() - t0
+        best = seconds if best is None else min(best, seconds)
+    years = len(result.years)
+
+    def draws() -> float:
+        t0 = time.perf_counter()
+        lo = 0
+        for ss in montecarlo._chunk_seeds(scenario.seed, trials):
+            n = min(montecarlo.CHUNK, trials - lo)
+            montecarlo._standard_draws(ss, n, years)
+            lo += n
+        return time.perf_counter() - t0
+
+    rng_best = min(draws() for _ in range(repeat))
+    code = (
+        "import resource;from simulation import horizon;from simulation.scenario import Scenario;"
+        f"horizon.simulate_horizon(Scenario(), trials={trials});"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {"horizon_trials": trials, "years": years, "paths": len(result.paths), "seconds": round(best, 4),
+            "rng_seconds": round(rng_best, 4), "ratio": round(best / rng_best, 2),
+            "peak_mb": round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, nargs="*", default=[100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--json", action="store_true", help="one JSON object per trial count")
+    ap.add_argument("--horizon", action="store_true", help="also time 100,000 futures x 10 years x every default path")
+    ap.add_argument("--horizon-only", action="store_true", help="time only the ten-year horizon")
     args = ap.parse_args()
+    if args.horizon or args.horizon_only:
+        row = _measure_horizon(100_000, args.repeat)
+        if args.json:
+            print(json.dumps(row))
+        else:
+            print(f"{row['horizon_trials']:>9,} futures x {row['years']} years x {row['paths']} paths (horizon): "
+                  f"{row['seconds']:.3f} s (draws alone {row['rng_seconds']:.3f} s, ratio {row['ratio']}), "
+                  f"peak {row['peak_mb']:,.0f} MB")
+        if args.horizon_only:
+            return
     for trials in args.trials:
         row = _measure(trials, args.repeat)
         row["peak_mb"] = round(_peak_mb(trials), 1)

@@ -19,6 +19,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, help=f"simulated futures (100 to {MAX_TRIALS:,})")
     p.add_argument("--seed", type=int, help="random seed (0 to 2**63-1)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--horizon", type=int, metavar="YEARS",
+                   help="ten-year view (1 to 10 performance years from 2027): MSSP renewal against LEAD, per path and year")
 
 
 @command("simulate", "simulate a scenario and print each track's expected net and risk")(_args)
@@ -36,6 +38,8 @@ def _run(args: argparse.Namespace) -> int:
             scenario = validate_scenario({**scenario.model_dump(), **updates})
     except ScenarioError as exc:
         raise UserError("; ".join(exc.problems)) from None
+    if args.horizon is not None:
+        return _horizon(args, scenario)
     result = montecarlo.simulate(scenario)
     table = montecarlo.summary(result, with_break_even=True)[_COLUMNS]
     meta = {"scenario": scenario.name, "trials": result.trials, "seed": result.seed,
@@ -55,4 +59,38 @@ def _run(args: argparse.Namespace) -> int:
         shown["break_even_effect"] = shown["break_even_effect"].map(
             lambda v: "out of range" if v != v else f"{v:.2%}")
         print(shown.to_string(index=False))
+    return 0
+
+
+def _horizon(args: argparse.Namespace, scenario: Scenario) -> int:
+    """``--horizon N``: per path and year the mean benchmark and spending per capita, shared
+    savings, shared losses and net (dollars); each path's N-year net and present value."""
+    from . import horizon
+
+    try:
+        result = horizon.simulate_horizon(scenario, years=args.horizon)
+    except horizon.HorizonError as exc:
+        raise UserError(f"--horizon: {exc}") from None
+    paths = result.summary()
+    meta = {"scenario": scenario.name, "trials": scenario.trials, "seed": result.scenario.seed,
+            "years": result.years, "discount_rate": result.discount_rate,
+            "cash_lag_years": result.cash_lag, "settings": result.settings, "seconds": round(result.seconds, 3)}
+    if args.format == "json":
+        print(json.dumps({**meta, "paths": paths}, indent=1, default=float))
+        return 0
+    rows = [{"path": p["path"], **y} for p in paths for y in p["years"]]
+    if args.format == "csv":
+        import pandas as pd
+
+        pd.DataFrame(rows).to_csv(sys.stdout, index=False)
+        return 0
+    print(f"{scenario.name}: {scenario.trials:,} trials, years {result.years[0]}-{result.years[-1]}, "
+          f"discount {result.discount_rate:.1%}, cash {result.cash_lag} year(s) after each PY, {result.seconds:.2f} s")
+    for p in paths:
+        note = "" if p["settled"] else " (benchmark only: this track is not in the catalog yet)"
+        if not p["settled"]:
+            print(f"{p['path']}: not settled{note}")
+            continue
+        print(f"{p['path']}: {len(result.years)}-year net {p['ten_year_net'] / 1e6:,.2f}M, "
+              f"present value {p['present_value'] / 1e6:,.2f}M")
     return 0
