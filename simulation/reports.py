@@ -457,6 +457,7 @@ def _plain_source(text: str) -> str:
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", str(text))       # markdown links -> their words
     text = re.sub(r"\S*(?:\.md|\.yaml|\.csv)#?\S*", "", text)        # file paths and anchors
     text = re.sub(r"https?://\S+", "", text)
+    text = re.sub(r"(?<![\d.])\d+\.\d{4,}", lambda m: f"{float(m.group()):.3g}", text)  # 0.0344 -> 0.0344
     text = " ".join(text.replace(" ,", ",").split()).strip(" ;,·-–")
     return text or "acosim calibration (see the Excel file)"
 
@@ -597,6 +598,7 @@ def appendix_table(scenario: Scenario) -> pd.DataFrame:
     def tidy(value: str, unit: str) -> str:
         if re.fullmatch(r"-?\d+\.\d{4,}", value):  # an unrounded float: three significant digits
             value = f"{float(value):.3g}"
+        value = re.sub(r"\.0+%$", "%", value)  # 100.00% -> 100%
         return f"{value}×" if unit == "times" and value[:1].isdigit() else value
 
     table["value"] = [tidy(v, u) for v, u in zip(table["value"], table["unit"], strict=True)]
