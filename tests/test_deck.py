@@ -69,7 +69,7 @@ def test_document_risk_return_holds_every_track_with_its_values():
         "expected_net": [2.7e6, 4.4e6, 4.3e6, 4.2e6, 7.5e7],
         "p5": [-4.4e6, -4.9e6, -5.3e6, -6.2e6, -7.7e7],
         "p_owe_cms": [0.0, 0.1, 0.12, 0.15, 0.17]})
-    colors = {t: "#000000" for t in summary["track"]}
+    colors = dict.fromkeys(summary["track"], "#000000")
     zoomed = charts.risk_return(summary, colors)
     assert zoomed.layout.meta["off_chart"]  # the dashboard's zoom does pin it
     doc = charts.risk_return(summary, colors, focus=False, values=True)
