@@ -30,7 +30,7 @@ from simulation.scenario_io import MAX_SCENARIO_BYTES, read_saved, scenario_to_j
 from simulation.text import pct
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
-SNAPSHOTS_KEY = "snapshots"          # name -> Scenario, in the order they were taken
+SNAPSHOTS_KEY = common.SNAPSHOTS_KEY  # name -> Scenario, in the order they were taken
 MAX_SNAPSHOTS = 8
 COMPARISON_KEY = "_last_comparison"  # the latest side-by-side table (for the Excel export)
 UPLOAD_KEY = "scenarios.upload"
@@ -299,6 +299,16 @@ def share_box(scenario: Scenario, *, key: str) -> None:
     st.code(common.share_link(scenario), language=None, wrap_lines=False)
     st.caption("Copy the link with the button at its right. It holds the whole scenario and its seed "
                "(nothing is stored on a server): whoever opens it sees the same numbers.")
+    snaps = st.session_state.get(SNAPSHOTS_KEY) or {}
+    if snaps:
+        try:
+            link = common.share_link_with_snapshots(scenario, dict(snaps))
+        except ScenarioError as exc:
+            st.warning("No link with the snapshots: " + "; ".join(exc.problems) + ".", icon=":material/link_off:")
+        else:
+            st.markdown(f"**Link with the {len(snaps)} snapshot{'s' if len(snaps) > 1 else ''}** "
+                        "(opens the side-by-side comparison too):")
+            st.code(link, language=None, wrap_lines=False)
     st.download_button("Save the scenario (JSON)", data=lambda s=scenario: scenario_file(s),
                        file_name=safe_file_name(scenario.name, ".json"), mime="application/json",
                        key=key, icon=":material/download:", on_click="ignore",
