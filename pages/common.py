@@ -1028,6 +1028,16 @@ def app_root_url() -> str:
     return f"{origin}/{base + '/' if base else ''}"
 
 
+#: Session key of the named snapshots (name -> Scenario) compared on the Scenarios page.
+SNAPSHOTS_KEY = "snapshots"
+
+
+def share_link_with_snapshots(scenario: Scenario, snapshots: dict[str, Scenario]) -> str:
+    """A link that opens ``scenario`` and the side-by-side ``snapshots`` (raises
+    :class:`ScenarioError` with a plain message when they do not fit in a link)."""
+    return f"{app_root_url()}?{urlencode({share.QUERY_PARAM: share.encode_with_snapshots(scenario, snapshots)})}"
+
+
 def share_link(scenario: Scenario) -> str:
     """A link to the app's root that opens exactly ``scenario`` (same seed, same numbers)."""
     return f"{app_root_url()}?{urlencode({share.QUERY_PARAM: share_token(scenario)})}"
@@ -1045,7 +1055,7 @@ def restore_from_url() -> None:
     if SCENARIO_KEY in state and token == share_token(state[SCENARIO_KEY]):
         return
     try:
-        scenario, warnings = share.decode_scenario(token)
+        scenario, snaps, warnings = share.decode_link(token)
     except ScenarioError as exc:
         set_scenario(Scenario())
         notify("error", "This link's scenario could not be opened: " + "; ".join(map(md_escape, exc.problems))
@@ -1059,8 +1069,12 @@ def restore_from_url() -> None:
                           "(same seed). For all of them, save the scenario and run "
                           "`acosim simulate --scenario FILE`.", scenario)
     set_scenario(scenario)
+    if snaps:
+        state[SNAPSHOTS_KEY] = snaps
     notify("success", f"Opened the shared scenario “{md_escape(scenario.name)}” (seed {scenario.seed}, "
-                      f"{scenario.trials:,} simulated futures).", scenario)
+                      f"{scenario.trials:,} simulated futures)"
+                      + (f" with {len(snaps)} snapshot{'s' if len(snaps) > 1 else ''} to compare side by side "
+                         "on the Scenarios page." if snaps else "."), scenario)
     for w in warnings:
         notify("warning", md_escape(w), scenario)
 

@@ -4,6 +4,7 @@ report, chart images, a board-ready PowerPoint and a PDF — every one with its 
 from __future__ import annotations
 
 import html
+import math
 
 import streamlit as st
 
@@ -38,8 +39,9 @@ with right:
 st.subheader("Tables and report")
 comparison = st.session_state.get(workflow.COMPARISON_KEY)
 files = workflow.export_files(result, summary, by_year, comparison, text)
-cols = st.columns(len(files))
-for col, f in zip(cols, files, strict=True):
+# two buttons a row, so that each label fits on one line at 1280 px
+cols = [c for _ in range(math.ceil(len(files) / 2)) for c in st.columns(2)]
+for col, f in zip(cols, files, strict=False):
     with col:
         st.download_button(f.label, data=f.make, file_name=f.file_name, mime=f.mime, key=f"export.{f.file_name}",
                            icon=":material/download:", width="stretch", on_click="ignore", help=f.help)
@@ -48,19 +50,21 @@ for col, f in zip(cols, files, strict=True):
 # ---------------------------------------------------------------- images, deck, PDF
 st.subheader("Charts, PowerPoint and PDF")
 st.markdown("The key charts — range of outcomes, average against the bad case, cumulative net year by "
-            "year — drawn as images by a headless browser, then a board-ready deck (title, "
-            "recommendation with the key numbers, one slide per chart, the assumptions) and a PDF report. "
+            "year, what drives the result — drawn as images by a headless browser, then a board-ready deck "
+            "(the recommendation in one sentence with the key numbers, the key chart, what drives the result, "
+            "the scenarios compared side by side, the assumptions that matter in words, every assumption in "
+            "an appendix; speaker notes on each slide) and a PDF report laid out for print. "
             "Any chart on the other pages also saves as a PNG, with the same provenance footer, from the "
             "**Save as PNG** button under it.")
 ready = st.session_state.get("export.ready") == s.model_dump_json()
 if not ready and st.button("Prepare the charts, deck and PDF", type="primary", icon=":material/slideshow:",
                            key="export.prepare", help="Takes 10–20 seconds the first time for a scenario."):
     with st.spinner("Drawing the charts and printing the PDF (10–20 s)…"):
-        workflow.chart_pack(s)
+        workflow.chart_pack(s, comparison)
     st.session_state["export.ready"] = s.model_dump_json()
     st.rerun()
 if ready:
-    pack = workflow.chart_pack(s)
+    pack = workflow.chart_pack(s, comparison)
     if "error" in pack:
         st.error(f"The charts could not be drawn: {pack['error']}", icon=":material/error:")
     else:
@@ -75,10 +79,11 @@ if ready:
                               type="primary", on_click="ignore")
         else:
             b.warning(f"No PDF: {pack['pdf_error']}")
-        cols = st.columns(len(pack["pngs"]))
-        for i, (col, (title, png)) in enumerate(zip(cols, pack["pngs"].items(), strict=True)):
+        cols = [c for _ in range(math.ceil(len(pack["pngs"]) / 2)) for c in st.columns(2)]
+        for i, (col, (title, png)) in enumerate(zip(cols, pack["pngs"].items(), strict=False)):
             with col:
-                st.download_button(f"PNG: {title}", data=png, file_name=f"{stem}-chart-{i + 1}.png",
+                st.markdown(f"**{title}**")
+                st.download_button("Save as PNG", data=png, file_name=f"{stem}-chart-{i + 1}.png",
                                    mime="image/png", key=f"export.png.{i}", icon=":material/image:",
                                    on_click="ignore", width="stretch")
                 st.image(png, width="stretch")

@@ -9,6 +9,7 @@ kind of bad file is tested directly: it returns the scenario (or None) and the m
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -29,7 +30,7 @@ from simulation.scenario_io import MAX_SCENARIO_BYTES, read_saved, scenario_to_j
 from simulation.text import clip, md_escape, pct, plain_label, printable, summarise
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
-SNAPSHOTS_KEY = "snapshots"          # name -> Scenario, in the order they were taken
+SNAPSHOTS_KEY = common.SNAPSHOTS_KEY  # name -> Scenario, in the order they were taken
 MAX_SNAPSHOTS = 8
 COMPARISON_KEY = "_last_comparison"  # the latest side-by-side table (for the Excel export)
 UPLOAD_KEY = "scenarios.upload"
@@ -303,6 +304,16 @@ def share_box(scenario: Scenario, *, key: str) -> None:
     st.code(common.share_link(scenario), language=None, wrap_lines=False)
     st.caption("Copy the link with the button at its right. It holds the whole scenario and its seed "
                "(nothing is stored on a server): whoever opens it sees the same numbers.")
+    snaps = st.session_state.get(SNAPSHOTS_KEY) or {}
+    if snaps:
+        try:
+            link = common.share_link_with_snapshots(scenario, dict(snaps))
+        except ScenarioError as exc:
+            st.warning("No link with the snapshots: " + "; ".join(exc.problems) + ".", icon=":material/link_off:")
+        else:
+            st.markdown(f"**Link with the {len(snaps)} snapshot{'s' if len(snaps) > 1 else ''}** "
+                        "(opens the side-by-side comparison too):")
+            st.code(link, language=None, wrap_lines=False)
     st.download_button("Save the scenario (JSON)", data=lambda s=scenario: scenario_file(s),
                        file_name=safe_file_name(scenario.name, ".json"), mime="application/json",
                        key=key, icon=":material/download:", on_click="ignore",
@@ -512,31 +523,45 @@ def export_files(result: SimulationResult, summary: pd.DataFrame, by_year: pd.Da
 
 
 @st.cache_data(max_entries=4, show_spinner=False, ttl=3600)
-def _chart_pack(scenario_json: str) -> dict[str, Any]:
+def _chart_pack(scenario_json: str, comparison_json: str | None = None) -> dict[str, Any]:
     s = Scenario.model_validate_json(scenario_json)
     result = common.simulate_cached(s)
     summary = common.summary_cached(s)
     prov = reports.provenance(result)
     summary = open_summary(result, summary)
     figs = reports.key_figures(result, summary, common.by_year_cached(s))
+    best = str(summary.sort_values("expected_net", ascending=False, kind="stable").iloc[0]["track"])
+    tdf = reports.drivers_table(result, best, trials=DECK_DRIVER_TRIALS)
+    shown = tdf[(tdf["track"] == best) & (tdf["low_value"] != tdf["high_value"])]
+    drivers = reports.drivers_text(tdf, best)
+    if len(shown):
+        figs[reports.DRIVERS_TITLE] = charts.tornado(shown)
+    comparison = pd.read_json(io.StringIO(comparison_json), orient="split") if comparison_json else None
     try:
         images = reports.figures_png(figs)
     except reports.ReportError as exc:
         return {"error": str(exc), "prov": prov}
     text = recommendation(result, summary)
+    extra = {"comparison": comparison, "drivers": drivers}
     pack: dict[str, Any] = {"prov": prov, "images": images,
                             "pngs": {t: reports.png_with_provenance(png, prov.line()) for t, png in images.items()},
                             "pptx": reports.pptx_bytes(result, summary=summary, images=images, prov=prov,
-                                                       recommendation_text=text)}
+                                                       recommendation_text=text, **extra)}
     try:
         pack["pdf"] = reports.report_pdf(result, summary=summary, images=images, prov=prov,
-                                         recommendation_text=text)
+                                         recommendation_text=text, **extra)
     except reports.ReportError as exc:
         pack["pdf_error"] = str(exc)
     return pack
 
 
-def chart_pack(scenario: Scenario) -> dict[str, Any]:
+#: Futures per run of the deck's drivers chart (each of about 20 reruns settles one track).
+DECK_DRIVER_TRIALS = 2_000
+
+
+def chart_pack(scenario: Scenario, comparison: pd.DataFrame | None = None) -> dict[str, Any]:
     """The key charts as PNGs (with provenance), the PowerPoint deck and the PDF report of
-    ``scenario``: drawn by a headless browser (kaleido, 10–20 s), so behind a button; cached."""
-    return _chart_pack(scenario.model_dump_json())
+    ``scenario`` (with the side-by-side ``comparison`` of the scenarios compared, if any):
+    drawn by a headless browser (kaleido, 10–20 s), so behind a button; cached."""
+    cj = comparison.to_json(orient="split") if comparison is not None and len(comparison) else None
+    return _chart_pack(scenario.model_dump_json(), cj)

@@ -8,7 +8,7 @@ chart of the dashboard and of the exports:
   money the ACO loses or owes; both from the Okabe–Ito colour-blind-safe palette, and every
   figure also carries the sign in its text, so colour is never the only cue;
 * each track has one colour everywhere (:func:`track_color`), grouped by family: BASIC
-  levels in blues (A light to E dark), the glide path purple, ENHANCED magenta, the legacy
+  levels in blues and cyans (A light to E dark, each hue apart), the glide path purple, ENHANCED magenta, the legacy
   tracks greys, NGACO browns and REACH golds. No track colour is green or red.
 
 Figures are assembled as plain dicts and validated once (``go.Figure(spec)``), which is
@@ -40,8 +40,10 @@ LOSS_TINT = "rgba(213, 94, 0, 0.07)"
 CONFIG = {"displayModeBar": False, "responsive": True}
 
 TRACK_COLORS: dict[str, str] = {
-    "BASIC_A": "#8fc1de", "BASIC_B": "#5fa2cf", "BASIC_C": "#3182bd", "BASIC_D": "#1f5f9e",
-    "BASIC_E": "#0b3c73", "BASIC_GLIDE": "#6a51a3", "ENHANCED": "#e7298a",
+    # BASIC levels: light blue, blue, cyan, indigo, navy (hue and lightness both differ, so
+    # neighbouring levels stay apart on a chart and in grey print)
+    "BASIC_A": "#9ecae9", "BASIC_B": "#3182bd", "BASIC_C": "#0097a7", "BASIC_D": "#5c6bc0",
+    "BASIC_E": "#0b2a5b", "BASIC_GLIDE": "#7b3fa0", "ENHANCED": "#e7298a",
     "TRACK_1": "#b8b8b8", "TRACK_1_PLUS": "#969696", "TRACK_2": "#6f6f6f", "TRACK_3": "#4a4a4a",
     "NGACO_A": "#c49a6c", "NGACO_B": "#8c6239",
     "REACH_PROFESSIONAL": "#e6ab02", "REACH_GLOBAL": "#a67c00",
@@ -306,11 +308,10 @@ def _label_positions(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> lis
                "top right", "bottom right", "top left", "bottom left")
     placed: list[tuple[float, float, float, float]] = []
 
-    def box(px: float, py: float, pos: str, w: float) -> tuple[float, float, float, float]:
-        h = 0.055
+    def box(px: float, py: float, pos: str, w: float, h: float = 0.055) -> tuple[float, float, float, float]:
         vert, horiz = pos.split(" ")
         cx = {"right": px + 0.02 + w / 2, "left": px - 0.02 - w / 2, "center": px}[horiz]
-        cy = {"top": py + 0.05, "bottom": py - 0.05, "middle": py}[vert]
+        cy = {"top": py + 0.025 + h / 2, "bottom": py - 0.025 - h / 2, "middle": py}[vert]
         return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
     def overlap(a, b) -> float:
@@ -321,10 +322,11 @@ def _label_positions(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> lis
     result: dict[int, str] = {}
     for i in order:
         px, py = pts[i]
-        w = 0.014 * len(labels[i])
+        lines = labels[i].split("<br>")  # a multi-line label is as wide as its longest line
+        w, h = 0.014 * max(map(len, lines)), 0.055 * len(lines)
         best, best_cost = "middle right", math.inf
         for rank, pos in enumerate(offsets):
-            b = box(px, py, pos, w)
+            b = box(px, py, pos, w, h)
             cost = sum(overlap(b, p) for p in placed) * 1e4
             cost += sum(overlap(b, (ox - 0.012, oy - 0.02, ox + 0.012, oy + 0.02)) for ox, oy in pts) * 1e4
             cost += max(0.0, -b[0]) * 50 + max(0.0, b[2] - 1.0) * 50 + max(0.0, b[3] - 1.03) * 50
@@ -332,7 +334,7 @@ def _label_positions(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> lis
             if cost < best_cost:
                 best, best_cost = pos, cost
         result[int(i)] = best
-        placed.append(box(px, py, best, w))
+        placed.append(box(px, py, best, w, h))
     return [result[i] for i in range(len(pts))]
 
 
@@ -344,10 +346,12 @@ def _focus_cut(values: np.ndarray) -> float:
 
 
 def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: str = "p5",
-                focus: bool = True, height: int = 480) -> go.Figure:
+                focus: bool = True, height: int = 480, values: bool = False) -> go.Figure:
     """Expected net (up is better) against a downside measure (right is milder), one dot per
     track; tracks with identical results share a dot and a label. With ``focus``, the axes
-    zoom on the leading group and far-off tracks sit on the edge as arrows with their values."""
+    zoom on the leading group and far-off tracks sit on the edge as arrows with their values.
+    For a document (``focus=False, values=True``) the axes hold every track and each label
+    carries its two values, so nothing is off the chart and nothing needs hovering."""
     label = {"p5": "Bad case: 1 in 20 futures end below this",
              "es5": "Average of the worst 1 in 20 futures"}[downside]
     df = summary[["track", "expected_net", downside, "p_owe_cms"]].copy()
@@ -376,8 +380,12 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
                                       round(float(px[i]) / xspan, 1))
         groups.setdefault(key, []).append(i)
     points = [(idx[0], ", ".join(merged["track"].iloc[j] for j in idx), idx) for idx in groups.values()]
+    if values:
+        points = [(i, f"{text}<br>{money(y[i], signed=True)} avg · {money(x[i], signed=True)} bad", idx)
+                  for i, text, idx in points]
     pos = _label_positions((px[[p[0] for p in points]] - xr[0]) / (xr[1] - xr[0]),
-                           (py[[p[0] for p in points]] - yr[0]) / (yr[1] - yr[0]), [p[1] for p in points])
+                           (py[[p[0] for p in points]] - yr[0]) / (yr[1] - yr[0]),
+                           [p[1] for p in points])
     data = []
     off = []
     for (i, text, idx), tp in zip(points, pos, strict=True):

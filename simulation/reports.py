@@ -22,6 +22,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -46,6 +47,10 @@ from .text import cell_safe, money, pct
 EXCEL_MAX_ROWS = 1_048_576
 #: Trials written to the workbook's *Per trial* sheet (the CSV export has every trial).
 XLSX_TRIAL_ROWS = 200_000
+
+
+#: The title of the drivers chart in an ``images`` mapping (its own slide, with the words).
+DRIVERS_TITLE = "What drives the result"
 
 
 class ReportError(RuntimeError):
@@ -381,8 +386,9 @@ def key_figures(result: SimulationResult, summary: pd.DataFrame | None = None,
     quant = charts.quantile_table(result.net_total, result.keys)
     figs = {"Range of outcomes over the agreement": charts.distribution(quant, summary, colors, tracks=top)}
     if len(top) > 1:
+        # every track on the chart with its values: a document cannot be hovered or zoomed
         figs["Average result against the bad case"] = charts.risk_return(
-            summary[summary["track"].isin(top)], colors)
+            summary[summary["track"].isin(top)], colors, focus=False, values=True)
     if result.scenario.aco.agreement_years > 1:
         by_year = by_year if by_year is not None else mc_by_year(result)
         figs["Cumulative net, year by year"] = charts.fan(by_year, colors, top[:3])
@@ -459,23 +465,175 @@ def _short_source(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _plain_source(text: str) -> str:
+    """A default's source for a reader: the document named, without links or anchors."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", str(text))       # markdown links -> their words
+    text = re.sub(r"\S*(?:\.md|\.yaml|\.csv)#?\S*", "", text)        # file paths and anchors
+    text = re.sub(r"https?://\S+", "", text)
+    text = re.sub(r"(?<![\d.])\d+\.\d{4,}", lambda m: f"{float(m.group()):.3g}", text)  # 0.0344 -> 0.0344
+    text = " ".join(text.replace(" ,", ",").split()).strip(" ;,·-–")
+    return text or "acosim calibration (see the Excel file)"
+
+
 def _key_numbers(summary: pd.DataFrame, n: int = 6) -> pd.DataFrame:
     top = summary.sort_values("expected_net", ascending=False, kind="stable").head(n)
     return pd.DataFrame({
         "Track": top["track"],
         "Expected net": top["expected_net"].map(lambda v: money(v, signed=True)),
+        "Chance of ending behind": top["p_net_loss"].map(lambda v: pct(v, 1)),
         "Chance of owing CMS": top["p_owe_cms"].map(lambda v: pct(v, 0)),
         "Bad case (1 in 20)": top["p5"].map(lambda v: money(v, signed=True)),
         "Good case (1 in 20)": top["p95"].map(lambda v: money(v, signed=True)),
     })
 
 
+def board_sentence(summary: pd.DataFrame, years: int | None = None) -> str:
+    """The recommendation in one sentence, with the chance of ending behind: the track that
+    pays the most on average among the rows of ``summary`` (pass only the open tracks)."""
+    n = years or len(summary.attrs.get("years", ())) or 1
+    best = summary.sort_values("expected_net", ascending=False, kind="stable").iloc[0]
+    span = f"the {n}-year agreement" if n > 1 else "the year"
+    return (f"Recommended: {best['track']}, which averages {money(best['expected_net'], signed=True)} over "
+            f"{span} after the ACO's own costs, with a {pct(best['p_net_loss'], 1)} chance of ending behind.")
+
+
+def key_assumptions(scenario: Scenario) -> list[str]:
+    """The few assumptions that move the result most, as sentences a board can check."""
+    a, p, c, m = scenario.aco, scenario.performance, scenario.costs, scenario.market
+    years = scenario.years
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    lo, hi = p.savings_effect - 2 * p.savings_effect_sd, p.savings_effect + 2 * p.savings_effect_sd
+    return [
+        f"{a.beneficiaries:,} assigned beneficiaries at {money(a.benchmark_pc)} of Medicare spending "
+        f"each a year, over an agreement of {a.agreement_years} years ({span}).",
+        f"The ACO's programmes cut spending by {pct(p.savings_effect, 1)} once fully working "
+        f"(after {p.ramp_years} years); we are not sure of it: in 19 of 20 futures the true effect lies "
+        f"between {pct(lo, 1)} and {pct(hi, 1)}.",
+        f"Quality: an average score of {p.quality_mean:.2f} (0 to 1) and a {pct(p.qps_probability, 0)} "
+        "chance of meeting the quality standard each year.",
+        f"Running the ACO costs {money(c.annual_operating_cost)} a year, after a start-up investment of "
+        f"{money(c.startup_investment)}.",
+        f"National spending grows {pct(m.trend_mean, 1)} a year on average, give or take "
+        f"{pct(m.trend_sd, 1)}.",
+    ]
+
+
+def drivers_table(result: SimulationResult, track: str, *, trials: int = 2_000) -> pd.DataFrame:
+    """Each main assumption's swing on ``track``'s expected net (the tornado), on fewer
+    futures and settling only that track, for the deck and the report."""
+    from .montecarlo import only_tracks
+    from .montecarlo import tornado as mc_tornado
+
+    scenario = only_tracks(result.scenario, [track])
+    df = mc_tornado(scenario, trials=min(trials, result.trials))
+    for side in ("low", "high"):
+        df[f"{side}_text"] = [_input_text(p, v) for p, v in zip(df["input"], df[f"{side}_value"], strict=True)]
+    return df
+
+
+def _input_text(path: str, value: Any) -> str:
+    """An input's value as a reader sees it ('3.8%', '$1.50M', '20,000'), from its unit."""
+    section, name = path.split(".", 1)
+    model = Scenario.model_fields[section].annotation
+    field = model.model_fields[name]  # type: ignore[union-attr]
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    unit = str(extra.get("unit", ""))
+    if unit.startswith("$"):
+        return money(float(value))
+    percent = ("share", "share of benchmark", "share of avoided spending", "per year", "probability")
+    if unit not in percent and float(value).is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, float) and unit not in ("share", "share of benchmark", "share of avoided spending",
+                                                 "per year", "probability"):
+        return f"{value:.3g}"
+    text = _fmt_value(value, unit)
+    return text[:-3] + "%" if text.endswith(".00%") else text
+
+
+def drivers_text(tdf: pd.DataFrame, track: str, n: int = 3) -> list[str]:
+    """The ``n`` assumptions that move ``track``'s expected net most, in words."""
+    rows = tdf[(tdf["track"] == track) & (tdf["low_value"] != tdf["high_value"])]
+    if "low_text" not in rows:
+        rows = rows.assign(low_text=rows["low_value"].map(str), high_text=rows["high_value"].map(str))
+    rows = rows.sort_values("swing", ascending=False, kind="stable").head(n)
+    out = []
+    for r in rows.itertuples():
+        out.append(f"{r.label}: at {r.low_text} the expected net is {money(r.net_low, signed=True)}, at "
+                   f"{r.high_text} it is {money(r.net_high, signed=True)} (as assumed: "
+                   f"{money(r.base_net, signed=True)}).")
+    return out
+
+
+#: The side-by-side columns a reader needs: column -> (heading, kind).
+COMPARISON_COLUMNS: dict[str, tuple[str, str]] = {
+    "scenario": ("Scenario", "text"), "track": ("Track", "text"),
+    "expected_net": ("Expected net", "money"), "delta_expected_net": ("Difference", "money"),
+    "p_net_loss": ("Chance of ending behind", "prob"), "p_owe_cms": ("Chance of owing CMS", "prob"),
+    "p5": ("Bad case (1 in 20)", "money"), "p95": ("Good case (1 in 20)", "money"),
+    "p_better": ("Better than the first in", "prob"),
+}
+
+
+def comparison_display(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The side-by-side table (:func:`simulation.compare.compare_results`) as a reader sees
+    it: the columns that matter, money in $K/$M, chances as percentages, '–' where empty."""
+    out = {}
+    for col, (heading, kind) in COMPARISON_COLUMNS.items():
+        if col not in comparison:
+            continue
+        values = comparison[col]
+        if kind == "money":
+            values = values.map(lambda v: money(v, signed=True))
+        elif kind == "prob":
+            values = values.map(lambda v: pct(v, 1))
+        out[heading] = values.map(lambda v: "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return pd.DataFrame(out)
+
+
+def appendix_table(scenario: Scenario) -> pd.DataFrame:
+    """The full assumptions table for an appendix: tracks by name, sources in words."""
+    table = assumptions_table(scenario)
+    # the tracks in one row, by the names the reader knows (catalog codes are for machines)
+    tracks = table["section"] == "Tracks"
+    first = int(np.flatnonzero(tracks.to_numpy())[0]) if tracks.any() else len(table)
+    row = pd.DataFrame([{"section": "Tracks", "input": "Tracks compared", "unit": "", "source": "",
+                         "value": ", ".join(c.key for c in scenario.tracks), "path": "tracks"}])
+    table = pd.concat([table.iloc[:first], row, table[~tracks].iloc[first:]], ignore_index=True)
+    mix = scenario.aco.enrollment_mix
+    if mix is not None:
+        from .scenario import EnrollmentMix
+
+        words = {n: str((f.json_schema_extra or {}).get("label", n))  # type: ignore[union-attr]
+                 for n, f in EnrollmentMix.model_fields.items()}
+        table.loc[table["input"] == "Enrollment mix", "value"] = ", ".join(
+            f"{words[k]} {pct(v, 1)}" for k, v in mix.model_dump().items())
+
+    def tidy(value: str, unit: str) -> str:
+        if re.fullmatch(r"-?\d+\.\d{4,}", value):  # an unrounded float: three significant digits
+            value = f"{float(value):.3g}"
+        value = re.sub(r"\.0+%$", "%", value)  # 100.00% -> 100%
+        return f"{value}×" if unit == "times" and value[:1].isdigit() else value
+
+    table["value"] = [tidy(v, u) for v, u in zip(table["value"], table["unit"], strict=True)]
+    table["source"] = table["source"].map(lambda t: _plain_source(t) if t else "")
+    return table[["section", "input", "value", "source"]].rename(columns={
+        "section": "Section", "input": "Input", "value": "Value", "source": "Source of the default"})
+
+
+def _notes(slide, text: str) -> None:
+    slide.notes_slide.notes_text_frame.text = text
+
+
 def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
                figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
                prov: Provenance | None = None, recommendation_text: str | None = None,
-               title: str | None = None) -> bytes:
-    """A board-ready deck: title, the recommendation with the key numbers, one slide per
-    chart, the assumptions table; the provenance line in every slide's footer.
+               title: str | None = None, comparison: pd.DataFrame | None = None,
+               drivers: Sequence[str] | None = None) -> bytes:
+    """A board-ready deck: title; the recommendation in one sentence with the key numbers;
+    the key chart and the others; what drives the result (``drivers``: sentences, with the
+    'What drives the result' image if in ``images``); the side-by-side of the scenarios
+    compared (``comparison``); the assumptions that matter in words; the full assumptions
+    table as an appendix. Speaker notes on every slide; provenance in every footer.
 
     Charts: ``images`` (title -> PNG bytes, e.g. from :func:`figures_png`) if given, else
     ``figures`` rendered here, else :func:`key_figures`.
@@ -489,6 +647,8 @@ def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
     text = recommendation_text or recommendation(summary, len(result.years))
     if images is None:
         images = figures_png(figures if figures is not None else key_figures(result, summary))
+    images = dict(images)
+    drivers_png = images.pop(DRIVERS_TITLE, None)
     ink, grey = RGBColor(0x1F, 0x29, 0x33), RGBColor(0x5F, 0x6B, 0x7A)
 
     prs = Presentation()
@@ -504,20 +664,25 @@ def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
         box = slide.shapes.add_textbox(left, top, w, h)
         frame = box.text_frame
         frame.word_wrap = True
-        para = frame.paragraphs[0]
-        run = para.add_run()
-        run.text = text
-        run.font.size = Pt(size)
-        run.font.bold = bold
-        run.font.color.rgb = color
+        lines = text if isinstance(text, list) else [text]
+        for i, line in enumerate(lines):
+            para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            if i:
+                para.space_before = Pt(size * 0.6)
+            run = para.add_run()
+            run.text = ("• " + line) if isinstance(text, list) else line
+            run.font.size = Pt(size)
+            run.font.bold = bold
+            run.font.color.rgb = color
         return box
 
-    def new_slide(heading: str | None):
+    def new_slide(heading: str | None, notes: str):
         slide = prs.slides.add_slide(blank)
         if heading:
             textbox(slide, Inches(0.6), Inches(0.35), width - Inches(1.2), Inches(0.9), heading, 30, bold=True)
         textbox(slide, Inches(0.6), height - Inches(0.55), width - Inches(1.2), Inches(0.4),
                 "Source: acosim · " + prov.line(), 10, color=grey)
+        _notes(slide, notes)
         return slide
 
     def add_table(slide, df: pd.DataFrame, top, col_widths=None, size=12, row_height=0.4):
@@ -540,35 +705,74 @@ def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
                     run.font.size = Pt(size)
         return tbl
 
+    def picture(slide, png: bytes, top=None, box_h=None):
+        top = Inches(1.3) if top is None else top
+        pic = slide.shapes.add_picture(io.BytesIO(png), Inches(0.6), top)
+        box_w, box_h = width - Inches(1.2), box_h or (height - top - Inches(0.8))
+        ratio = min(box_w / pic.width, box_h / pic.height)
+        pic.width, pic.height = int(pic.width * ratio), int(pic.height * ratio)
+        pic.left = int((width - pic.width) / 2)
+
+    sentence = board_sentence(summary, len(result.years))
     # 1. title
-    slide = new_slide(None)
+    slide = new_slide(None, f"This deck compares Medicare ACO risk tracks for {prov.scenario}. Every number "
+                            f"comes from {prov.trials:,} simulated futures (seed {prov.seed}); the footer of "
+                            "each slide says how to reproduce it.")
     textbox(slide, Inches(0.8), Inches(2.3), width - Inches(1.6), Inches(1.4), title or prov.scenario, 40, bold=True)
     textbox(slide, Inches(0.8), Inches(3.8), width - Inches(1.6), Inches(0.8),
             "Medicare ACO risk tracks: what we could win or lose", 22, color=grey)
     textbox(slide, Inches(0.8), Inches(4.6), width - Inches(1.6), Inches(0.8),
             f"{prov.trials:,} simulated futures · agreement {prov.years} · {prov.date}", 16, color=grey)
     # 2. recommendation
-    slide = new_slide("Recommendation")
-    textbox(slide, Inches(0.6), Inches(1.3), width - Inches(1.2), Inches(2.2), text, 20)
-    add_table(slide, _key_numbers(summary), Inches(3.8), [0.28, 0.18, 0.18, 0.18, 0.18], size=14)
-    # 3. charts
-    for heading, png in images.items():
-        slide = new_slide(heading)
-        pic = slide.shapes.add_picture(io.BytesIO(png), Inches(0.6), Inches(1.3))
-        box_w, box_h = width - Inches(1.2), height - Inches(2.1)
-        ratio = min(box_w / pic.width, box_h / pic.height)
-        pic.width, pic.height = int(pic.width * ratio), int(pic.height * ratio)
-        pic.left = int((width - pic.width) / 2)
-    # 4. assumptions, 12 rows a slide (a long source wraps to a second line)
-    table = assumptions_table(result.scenario)
-    table = table.assign(source=table["source"].map(_short_source))[["section", "input", "value", "source"]]
-    table.columns = ["Section", "Input", "Value", "Source of the default"]
-    per = 12
+    slide = new_slide("Recommendation", f"{sentence} In more detail: {text} The table gives the same "
+                                        "numbers for the other tracks the ACO can enter.")
+    textbox(slide, Inches(0.6), Inches(1.25), width - Inches(1.2), Inches(1.2), sentence, 24, bold=True)
+    textbox(slide, Inches(0.6), Inches(2.45), width - Inches(1.2), Inches(1.3), text, 15, color=grey)
+    add_table(slide, _key_numbers(summary), Inches(3.9), [0.22, 0.14, 0.17, 0.15, 0.16, 0.16], size=13,
+              row_height=0.36)
+    # 3. charts, the key one first
+    chart_notes = {
+        "Average result against the bad case": "Each dot is a track: higher pays more on average, further "
+            "right loses less in a bad year (1 future in 20 ends below the bad case). Every track is on the "
+            "chart with its two values.",
+        "Range of outcomes over the agreement": "How wide the outcomes are for each track: the shaded shape "
+            "is where the futures fall; left of zero the ACO ends behind.",
+        "Cumulative net, year by year": "The net result added up year after year for the leading tracks; "
+            "the band holds the middle of the futures.",
+    }
+    order = sorted(images, key=lambda t: t != "Average result against the bad case")
+    for heading in order:
+        slide = new_slide(heading, chart_notes.get(heading, f"The chart {heading}, for the tracks open to the ACO."))
+        picture(slide, images[heading])
+    # 4. what drives the result
+    if drivers:
+        slide = new_slide(DRIVERS_TITLE, "Each assumption is set low and high while the others stay as assumed, "
+                                         "on the same simulated futures. " + " ".join(drivers))
+        if drivers_png is not None:
+            picture(slide, drivers_png, top=Inches(1.2), box_h=Inches(3.9))
+            textbox(slide, Inches(0.6), Inches(5.2), width - Inches(1.2), Inches(1.6), list(drivers), 14)
+        else:
+            textbox(slide, Inches(0.6), Inches(1.4), width - Inches(1.2), Inches(4.5), list(drivers), 20)
+    # 5. the scenarios compared side by side
+    if comparison is not None and len(comparison):
+        shown = comparison_display(comparison).head(10)
+        cols = len(shown.columns)
+        slide = new_slide("The scenarios compared", "The same futures under each scenario the team compared "
+                                                    "on the Scenarios page, one row per scenario and track.")
+        add_table(slide, shown, Inches(1.3), [1 / cols] * cols, size=12 if cols <= 7 else 10, row_height=0.36)
+    # 6. the assumptions that matter
+    slide = new_slide("The assumptions that matter", "These are the inputs that move the result most; the "
+                                                     "appendix and the Excel file list every input and its source.")
+    textbox(slide, Inches(0.6), Inches(1.4), width - Inches(1.2), Inches(5.0), key_assumptions(result.scenario), 20)
+    # 7. appendix: every input, 13 rows a slide
+    table = appendix_table(result.scenario)
+    per = 13
     pages = max(1, math.ceil(len(table) / per))
     for p in range(pages):
-        slide = new_slide("Assumptions" + (f" ({p + 1} of {pages})" if pages > 1 else ""))
-        add_table(slide, table.iloc[p * per:(p + 1) * per], Inches(1.2), [0.12, 0.3, 0.22, 0.36],
-                  size=11, row_height=0.36)
+        slide = new_slide("Appendix: every assumption" + (f" ({p + 1} of {pages})" if pages > 1 else ""),
+                          "The full list of inputs, for reference; the Excel file has the same table.")
+        add_table(slide, table.iloc[p * per:(p + 1) * per], Inches(1.2), [0.12, 0.32, 0.2, 0.36],
+                  size=11, row_height=0.34)
     buf = io.BytesIO()
     prs.save(buf)
     return buf.getvalue()
@@ -580,13 +784,22 @@ _CSS = """
 body { font-family: "Source Sans 3", "Helvetica Neue", Arial, sans-serif; color: #1f2933;
        max-width: 1100px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.45; }
 h1 { font-size: 2rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #e6e9ee; }
-.prov { color: #5f6b7a; font-size: .9rem; } .rec { font-size: 1.2rem; }
+h2, h3 { break-after: avoid; }
+.prov { color: #5f6b7a; font-size: .9rem; } .rec { font-size: 1.3rem; font-weight: 600; } .detail { color: #3e4c59; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { border-bottom: 1px solid #e6e9ee; padding: .3rem .5rem; text-align: left; vertical-align: top; }
+tr { break-inside: avoid; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 img.chart { width: 100%; height: auto; } section { break-inside: avoid; }
+section.appendix { break-inside: auto; } section.appendix table { font-size: .8rem; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { color: #5f6b7a; }
-footer { margin-top: 3rem; color: #5f6b7a; font-size: .8rem; }
+footer { margin-top: 1.5rem; color: #5f6b7a; font-size: .8rem; }
+@page { size: Letter; margin: 14mm 14mm 16mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; }
+  h1 { font-size: 20pt; } h2 { margin-top: 1.1rem; font-size: 14pt; }
+  img.chart { max-height: 3.6in; width: auto; max-width: 100%; display: block; margin: 0 auto; }
+}
 """
 
 
@@ -614,14 +827,22 @@ def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _bullets(lines: Sequence[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+
+
 def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None,
                 figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
                 prov: Provenance | None = None, recommendation_text: str | None = None,
-                title: str | None = None) -> str:
-    """A one-file HTML report: title, provenance, recommendation, summary table, the charts
-    and the assumptions. Interactive Plotly charts with plotly.js embedded once in the page
-    (works offline); with ``images`` (title -> PNG) static pictures instead and no script,
-    which is what :func:`report_pdf` prints. All text is HTML-escaped."""
+                title: str | None = None, comparison: pd.DataFrame | None = None,
+                drivers: Sequence[str] | None = None) -> str:
+    """A one-file HTML report in the deck's order: the recommendation in one sentence and in
+    detail, the summary table, the charts (the key one first), what drives the result
+    (``drivers``), the scenarios compared (``comparison``), the assumptions that matter in
+    words, and an appendix with every assumption and the provenance. Interactive Plotly
+    charts with plotly.js embedded once in the page (works offline); with ``images`` (title
+    -> PNG) static pictures instead and no script, which is what :func:`report_pdf` prints.
+    All text is HTML-escaped."""
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
@@ -629,24 +850,32 @@ def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None
     prov = prov or provenance(result)
     text = recommendation_text or recommendation(summary, len(result.years))
     heading = title or prov.scenario
-    parts = []
+    key = "Average result against the bad case"
+    parts: dict[str, str] = {}
     if images is not None:
         for name, png in images.items():
             data = base64.b64encode(png).decode("ascii")
-            parts.append(f'<section><h2>{html.escape(name)}</h2><img class="chart" alt="{html.escape(name)}" '
-                         f'src="data:image/png;base64,{data}"></section>')
+            parts[name] = (f'<img class="chart" alt="{html.escape(name)}" '
+                           f'src="data:image/png;base64,{data}">')
         script = ""
     else:
         figs = figures if figures is not None else key_figures(result, summary)
         for i, (name, fig) in enumerate(figs.items()):
-            div = pio.to_html(fig, full_html=False, include_plotlyjs=False, config=charts.CONFIG,
-                              div_id=f"chart-{i + 1}")
-            parts.append(f"<section><h2>{html.escape(name)}</h2>{div}</section>")
+            parts[name] = pio.to_html(fig, full_html=False, include_plotlyjs=False, config=charts.CONFIG,
+                                      div_id=f"chart-{i + 1}")
         script = f'<script type="text/javascript">{get_plotlyjs()}</script>'
+    drivers_part = parts.pop(DRIVERS_TITLE, "")
+    chart_sections = "".join(f"<section><h2>{html.escape(n)}</h2>{parts[n]}</section>"
+                             for n in sorted(parts, key=lambda t: t != key))
+    drivers_section = (f"<section><h2>{DRIVERS_TITLE}</h2>{drivers_part}{_bullets(drivers)}</section>"
+                       if drivers else "")
+    compare_section = ""
+    if comparison is not None and len(comparison):
+        compare_section = ("<section><h2>The scenarios compared</h2>"
+                           f"{_html_table(comparison_display(comparison))}</section>")
     meta = html.escape(json.dumps(prov.as_dict()), quote=True)
     prov_list = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in prov.items())
-    assumptions = assumptions_table(result.scenario).drop(columns=["path"])
-    assumptions.columns = ["Section", "Input", "Value", "Unit", "Source of the default"]
+    sentence = board_sentence(summary, len(result.years))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -658,16 +887,20 @@ def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None
 </head><body>
 <header><h1>{html.escape(heading)}</h1>
 <p class="prov">Medicare ACO risk tracks · {html.escape(prov.line())}</p></header>
-<section><h2>Recommendation</h2><p class="rec">{html.escape(text)}</p></section>
+<section><h2>Recommendation</h2><p class="rec">{html.escape(sentence)}</p>
+<p class="detail">{html.escape(text)}</p></section>
 <section><h2>Summary by track</h2>
 {_html_table(_summary_display(summary), numeric=("Expected net", "Chance of owing CMS", "Chance of ending behind", "Bad case (5th pct)", "Median", "Good case (95th pct)"))}
 <p class="prov">Net result over the whole agreement after the ACO's own costs; chances and cases over
 {prov.trials:,} simulated futures.</p></section>
-{"".join(parts)}
-<section><h2>Assumptions</h2>{_html_table(assumptions)}</section>
+{chart_sections}
+{drivers_section}
+{compare_section}
+<section><h2>The assumptions that matter</h2>{_bullets(key_assumptions(result.scenario))}</section>
 <section id="provenance"><h2>Provenance</h2><dl>{prov_list}</dl></section>
+<section class="appendix"><h2>Appendix: every assumption</h2>{_html_table(appendix_table(result.scenario))}
 <footer>Made with acosim {html.escape(prov.acosim_version)}. Re-run with the same scenario, seed and
-trials under rules {html.escape(prov.rules_version)} to reproduce every number.</footer>
+trials under rules {html.escape(prov.rules_version)} to reproduce every number.</footer></section>
 </body></html>
 """
 
@@ -687,7 +920,8 @@ def find_browser() -> str | None:
 def report_pdf(result: SimulationResult, *, summary: pd.DataFrame | None = None,
                figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
                prov: Provenance | None = None, recommendation_text: str | None = None,
-               title: str | None = None, browser: str | None = None, timeout: float = 120.0) -> bytes:
+               title: str | None = None, browser: str | None = None, timeout: float = 120.0,
+               comparison: pd.DataFrame | None = None, drivers: Sequence[str] | None = None) -> bytes:
     """The HTML report with static chart images, printed to PDF by headless Chrome/Chromium.
 
     Raises :class:`ReportError` (one line) if no browser is found or printing fails."""
@@ -699,7 +933,8 @@ def report_pdf(result: SimulationResult, *, summary: pd.DataFrame | None = None,
     if images is None:
         images = figures_png(figures if figures is not None else key_figures(result, summary), scale=1.5)
     page = report_html(result, summary=summary, images=images, prov=prov,
-                       recommendation_text=recommendation_text, title=title)
+                       recommendation_text=recommendation_text, title=title, comparison=comparison,
+                       drivers=drivers)
     with tempfile.TemporaryDirectory(prefix="acosim-pdf-") as tmp:
         src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
         src.write_text(page, encoding="utf-8")

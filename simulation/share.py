@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from .catalog import rules_version
 from .scenario import SCHEMA_VERSION, Scenario, ScenarioError, TrackChoice, validate_scenario
 from .scenario_io import rules_warning
-from .text import clip, summarise
+from .text import clip, printable, summarise
 
 LINK_VERSION = 1
 #: The query parameter that carries the token in a dashboard URL (``?s=...``).
@@ -224,3 +224,81 @@ def share_url(base_url: str, scenario: Scenario) -> str:
     query = {k: v[-1] for k, v in parse_qs(parts.query).items() if k != QUERY_PARAM}
     query[QUERY_PARAM] = encode_scenario(scenario)
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# --------------------------------------------------------------------------- links with snapshots
+
+#: The longest link with snapshots offered (browsers and chat tools handle ~8,000 characters).
+MAX_SNAPSHOT_LINK_CHARS = 6_000
+#: Snapshots a link carries at most (as many as the Scenarios page keeps).
+MAX_LINK_SNAPSHOTS = 8
+
+
+def _against(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """What ``other`` (a full scenario dict) changes from ``base``: sections field by field."""
+    out: dict[str, Any] = {}
+    for key, value in other.items():
+        if key == "schema_version" or value == base.get(key):
+            continue
+        if key == "tracks":
+            out[key] = [_compact_track(t) for t in value]
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = {k: v for k, v in value.items() if v != base[key].get(k)}
+        else:
+            out[key] = value
+    return out
+
+
+def encode_with_snapshots(scenario: Scenario, snapshots: dict[str, Scenario]) -> str:
+    """A token holding ``scenario`` and the named ``snapshots``, each stored as its changes
+    from ``scenario`` (so a set of variations costs little). Without snapshots it is exactly
+    :func:`encode_scenario`'s token. Raises :class:`ScenarioError` when there are more than
+    :data:`MAX_LINK_SNAPSHOTS` or the link would exceed :data:`MAX_SNAPSHOT_LINK_CHARS`."""
+    if not snapshots:
+        return encode_scenario(scenario)
+    if len(snapshots) > MAX_LINK_SNAPSHOTS:
+        raise ScenarioError([f"a link carries at most {MAX_LINK_SNAPSHOTS} snapshots and there are "
+                             f"{len(snapshots)}; remove some, or save the scenario set as a file"])
+    base = scenario.model_dump(mode="json")
+    payload = {"v": LINK_VERSION, "sv": SCHEMA_VERSION, "r": rules_version(),
+               "df": defaults_fingerprint(), "s": compact(scenario),
+               "n": [[str(name), _against(base, snap.model_dump(mode="json"))] for name, snap in snapshots.items()]}
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    token = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
+    if len(token) > MAX_SNAPSHOT_LINK_CHARS:
+        raise ScenarioError([f"the link with {len(snapshots)} snapshots would be {len(token):,} characters, more "
+                             f"than the {MAX_SNAPSHOT_LINK_CHARS:,} a link can safely carry; remove some "
+                             "snapshots, or save the scenario set as a file (Scenarios page) and send that"])
+    return token
+
+
+def decode_link(token: str) -> tuple[Scenario, dict[str, Scenario], list[str]]:
+    """The scenario, the snapshots (name -> scenario, in their order) and the warnings of a
+    link made by :func:`encode_with_snapshots` or :func:`encode_scenario` (no snapshots).
+    A snapshot that is no longer valid is left out with a warning naming it."""
+    scenario, warnings = decode_scenario(token)
+    payload = json.loads(_inflate(_token_from(token)).decode("utf-8"))
+    entries = payload.get("n") or []
+    snapshots: dict[str, Scenario] = {}
+    if not isinstance(entries, list):
+        return scenario, snapshots, [*warnings, "The link's snapshots are damaged and were left out."]
+    base = scenario.model_dump(mode="json")
+    for entry in entries[:MAX_LINK_SNAPSHOTS]:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], dict)):
+            warnings.append("One of the link's snapshots is damaged and was left out.")
+            continue
+        name, changes = " ".join(entry[0].split())[:80], entry[1]
+        if printable(name) != name:
+            warnings.append("One of the link's snapshots has a name that is not plain text and was left out.")
+            continue
+        full = {**base, **{k: ({**base[k], **v} if isinstance(base.get(k), dict) and isinstance(v, dict) else v)
+                           for k, v in changes.items() if k in base}}
+        if "tracks" in changes and isinstance(changes["tracks"], list):
+            full["tracks"] = [{"track": t} if isinstance(t, str) else t for t in changes["tracks"]]
+        try:
+            snapshots[name or f"Snapshot {len(snapshots) + 1}"] = validate_scenario(full)
+        except ScenarioError as exc:
+            warnings.append(f"The snapshot “{name[:40]}” in the link is invalid and was left out "
+                            f"({'; '.join(exc.problems)[:120]}).")
+    return scenario, snapshots, warnings
