@@ -110,6 +110,10 @@ def preset_rows(name: str) -> list[list[str]]:
     return rows
 
 
+SIDE_PRESET = "side.preset"       # the sidebar preset picker's key prefix
+PRESETS_POPOVER = "side.presets"  # the sidebar's Presets popover (open or closed)
+
+
 def _apply_presets(prefix: str) -> None:
     state = st.session_state
     archetype, assumptions = state.get(f"{prefix}.archetype", KEEP), state.get(f"{prefix}.assumptions", KEEP)
@@ -127,6 +131,8 @@ def _apply_presets(prefix: str) -> None:
             + (f" and {len(changed) - 8} more" if len(changed) > 8 else "") + ".") if changed else \
         "It matches the scenario already: nothing changed."
     common.notify("success", f"Applied {' + '.join(t for t in titles if t)}. {what}", after)
+    if prefix == SIDE_PRESET:  # the sidebar's popover closes, so it no longer covers the page
+        state[PRESETS_POPOVER] = False
 
 
 def preset_picker(prefix: str, *, detailed: bool = False) -> None:
@@ -328,12 +334,12 @@ def sidebar_tools() -> None:
     """Presets and sharing at the top of the sidebar, each in a popover (drawn when opened)."""
     left, right = st.columns(2)
     with left:
-        pop = st.popover("Presets", icon=":material/bookmarks:", width="stretch", key="side.presets",
+        pop = st.popover("Presets", icon=":material/bookmarks:", width="stretch", key=PRESETS_POPOVER,
                          on_change="rerun", help="Start from an ACO like the client and a worst, "
                                                  "realistic or best set of assumptions.")
         with pop:
             if pop.open:
-                preset_picker("side.preset")
+                preset_picker(SIDE_PRESET)
                 st.page_link("pages/scenarios.py", label="Every value and its source",
                               icon=":material/arrow_forward:")
     with right:
