@@ -110,3 +110,31 @@ def test_reach_blend_and_benchmark_kind():
     assert CAT.rules("REACH_GLOBAL", 2026).benchmark_kind == "prospective"
     assert CAT.rules("ENHANCED", 2026).benchmark_kind == "retrospective"
     assert max(CAT.tracks["REACH_GLOBAL"].years) == 2026  # closed after 2026
+
+
+@pytest.mark.skipif(not REACH_FILE.exists(), reason="CMS REACH results not available")
+def test_reach_calibration_reproduces_py2023():
+    from simulation import calibration_reach as c
+
+    r = c.run(REACH_FILE)
+    g_pub, g_sim = r["published"]["REACH_GLOBAL"], r["simulated"]["REACH_GLOBAL"]
+    assert g_pub["share_net_savings"] == pytest.approx(0.759, abs=0.001)  # 82 of 108
+    assert abs(g_sim["share_net_savings"] - 0.759) <= 0.10
+    assert g_pub["median_gross_rate"] == pytest.approx(0.0735, abs=0.0001)
+    assert abs(g_sim["median_gross_rate"] - 0.0735) <= 0.01
+    # the committed defaults are this fit
+    d = c.load_defaults()
+    assert d["REACH_GLOBAL"]["gross_rate_mean"] == pytest.approx(r["fit"]["REACH_GLOBAL"]["mean"])
+    assert "PY2023" in d["REACH_GLOBAL"]["source"]
+    assert "ACO REACH" in c.markdown_section(r)
+
+
+def test_reach_simulation_uses_the_rules():
+    from simulation import calibration_reach as c
+
+    # a distribution with no spread at +2% gross: Global (3% discount) -> -1% against the final
+    # benchmark, so no entity has net savings; Professional (no discount) -> all have
+    sim = c.simulate({"REACH_GLOBAL": {"mean": 0.02, "sd": 0.0},
+                      "REACH_PROFESSIONAL": {"mean": 0.02, "sd": 0.0}}, 2023, n=10)
+    assert sim["REACH_GLOBAL"]["share_net_savings"] == 0.0
+    assert sim["REACH_PROFESSIONAL"]["share_net_savings"] == 1.0
