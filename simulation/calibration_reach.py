@@ -13,6 +13,7 @@ Tracks whose catalog ``benchmark_kind`` is ``prospective`` use this evidence.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,22 @@ def write_defaults(result: dict, path: Path = DEFAULTS_PATH) -> None:
 
 def load_defaults(path: Path = DEFAULTS_PATH) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=8)
+def benchmark_factor(key: str) -> float:
+    """Level of a prospective benchmark relative to the simulator's common one, from REACH
+    results: an ACO whose true effect is MSSP's calibrated mean (``true_effect_mean``) shows,
+    against this benchmark, REACH's fitted mean gross savings rate g for ``key``:
+    1 - (1 - theta) / k = g, so k = (1 - theta) / (1 - g). 1.0 when no fit exists."""
+    from .scenario import calibrated_defaults
+
+    try:
+        g = float(load_defaults()[key]["gross_rate_mean"])
+    except (OSError, ValueError, KeyError):
+        return 1.0
+    theta = float(calibrated_defaults()["true_effect_mean"][0])
+    return (1.0 - theta) / (1.0 - g)
 
 
 def lines(result: dict) -> list[str]:

@@ -215,6 +215,7 @@ PARAMETER_CHECKS = {
     "quality_withhold_in_settlement": _check_bool,
     "benchmark_kind": _check_enum(BENCHMARK_KINDS),
     "regional_blend_weight": _check_fraction,
+    "benchmark_calibration": _check_enum(("REACH_GLOBAL", "REACH_PROFESSIONAL")),
     "corridors": _check_corridors,
     "sequestration_rate": _check_fraction,
     "msr_scale": None,  # brackets, checked by the schema and _check_scale
@@ -281,6 +282,7 @@ class TrackRules:
     quality_withhold_in_settlement: bool = True
     benchmark_kind: str = "retrospective"
     regional_blend_weight: float | None = None
+    benchmark_calibration: str | None = None
     corridors: tuple[Corridor, ...] | None = None
     msr_scale: tuple[MsrBracket, ...] | None = None
     msr_election_options: tuple[float | None, ...] | None = None

@@ -138,3 +138,27 @@ def test_reach_simulation_uses_the_rules():
                       "REACH_PROFESSIONAL": {"mean": 0.02, "sd": 0.0}}, 2023, n=10)
     assert sim["REACH_GLOBAL"]["share_net_savings"] == 0.0
     assert sim["REACH_PROFESSIONAL"]["share_net_savings"] == 1.0
+
+
+def test_engine_sets_reach_benchmark_level_from_reach_results():
+    from simulation import montecarlo
+    from simulation.calibration_reach import benchmark_factor, load_defaults
+    from simulation.scenario import TrackChoice, calibrated_defaults, example_scenario
+
+    s = example_scenario()
+    choice = TrackChoice(track="REACH_GLOBAL")
+    yp = montecarlo.plan(choice, s)[0]
+    kw = montecarlo._job_inputs(choice, yp, s, 0, {n: 1.0 for n in (
+        "spending", "quality", "qps", "alt", "revenue", "prospective", "mssp")})
+    # k = (1 - MSSP mean effect) / (1 - REACH Global mean gross rate), e.g.
+    # (1 - 0.0378) / (1 - 0.0804) = 1.0463; discount d' = 1 - k (1 - d)
+    theta = calibrated_defaults()["true_effect_mean"][0]
+    g = load_defaults()["REACH_GLOBAL"]["gross_rate_mean"]
+    k = (1 - theta) / (1 - g)
+    assert benchmark_factor("REACH_GLOBAL") == pytest.approx(k)
+    assert kw["benchmark_discount"] == pytest.approx(1 - k * (1 - yp.rules.benchmark_discount))
+    # an MSSP track is untouched
+    mssp = TrackChoice(track="ENHANCED")
+    kw2 = montecarlo._job_inputs(mssp, montecarlo.plan(mssp, s)[0], s, 0, {n: 1.0 for n in (
+        "spending", "quality", "qps", "alt", "revenue", "prospective", "mssp")})
+    assert "benchmark_discount" not in kw2
