@@ -148,8 +148,7 @@ def test_engine_sets_reach_benchmark_level_from_reach_results():
     s = example_scenario()
     choice = TrackChoice(track="REACH_GLOBAL")
     yp = montecarlo.plan(choice, s)[0]
-    kw = montecarlo._job_inputs(choice, yp, s, 0, {n: 1.0 for n in (
-        "spending", "quality", "qps", "alt", "revenue", "prospective", "mssp")})
+    kw = montecarlo._job_inputs(choice, yp, s, 0, dict.fromkeys(("spending", "quality", "qps", "alt", "revenue", "prospective", "mssp"), 1.0))
     # k = (1 - MSSP mean effect) / (1 - REACH Global mean gross rate), e.g.
     # (1 - 0.0378) / (1 - 0.0804) = 1.0463; discount d' = 1 - k (1 - d)
     theta = calibrated_defaults()["true_effect_mean"][0]
@@ -159,6 +158,5 @@ def test_engine_sets_reach_benchmark_level_from_reach_results():
     assert kw["benchmark_discount"] == pytest.approx(1 - k * (1 - yp.rules.benchmark_discount))
     # an MSSP track is untouched
     mssp = TrackChoice(track="ENHANCED")
-    kw2 = montecarlo._job_inputs(mssp, montecarlo.plan(mssp, s)[0], s, 0, {n: 1.0 for n in (
-        "spending", "quality", "qps", "alt", "revenue", "prospective", "mssp")})
+    kw2 = montecarlo._job_inputs(mssp, montecarlo.plan(mssp, s)[0], s, 0, dict.fromkeys(("spending", "quality", "qps", "alt", "revenue", "prospective", "mssp"), 1.0))
     assert "benchmark_discount" not in kw2
