@@ -159,6 +159,13 @@ def markdown_section(result: dict, figure: str | None = None) -> str:
         parts = ", ".join(f"{k} {v['mean']:.2%} ({v['n']})"
                           for k, v in result["fit"][track]["by_entity_type"].items())
         rows.append(f"- {name}: {parts}")
+    rows += ["", "How the simulator uses it [INF]: a track whose catalog entry has `benchmark_kind: "
+             "prospective` and a `benchmark_calibration` key settles against the common benchmark "
+             "times k = (1 − MSSP's calibrated mean true effect) / (1 − the key's fitted mean gross "
+             "rate), so an ACO with MSSP's average effect shows REACH's average gross savings rate "
+             "against the pre-discount benchmark; the track's discount applies on top. Defaults: "
+             "data/calibration/reach_defaults.json. A successor model without results of its own "
+             "(LEAD) opts in by naming a REACH key in its YAML."]
     if figure:
         rows += ["", f"![REACH published and simulated]({figure})"]
     return "\n".join(rows) + "\n"
