@@ -93,6 +93,15 @@ def _calibrate_run(args: argparse.Namespace) -> int:
             )
     for line in study["backtest"].summary_lines():
         print(line)
+    from .calibration_reach import calibrate_reach, find_results
+    from .calibration_reach import lines as reach_lines
+
+    reach = find_results(data)
+    if reach is not None:  # the prospective-benchmark programs, fitted on REACH results
+        result, reach_paths = calibrate_reach(reach, out=Path(args.out).with_name("reach_defaults.json"),
+                                              doc=Path(args.doc), figures=not args.no_figures)
+        print("\n".join(reach_lines(result)))
+        study["paths"] = [*study["paths"], *reach_paths]
     for path in study["paths"]:
         print(f"wrote {path}")
     print(f"done in {time.perf_counter() - started:.1f} s")

@@ -38,6 +38,9 @@ QUALITY_MODES = ("none", "score_multiplier", "qps_gate", "qps_alt_sliding")
 MSR_MODES = ("size_scale", "elected", "none")
 LOSS_RATE_MODES = ("none", "fixed", "quality_scaled", "same_as_savings", "corridor")
 CAP_STAGES = ("after_sequestration", "on_gross")
+#: How the benchmark is set: "retrospective" (MSSP: trended from history, updated after the
+#: year) or "prospective" (REACH and its successors: set before the year, with a discount).
+BENCHMARK_KINDS = ("retrospective", "prospective")
 
 
 class CatalogError(ValueError):
@@ -209,6 +212,10 @@ PARAMETER_CHECKS = {
     "benchmark_discount": _check_fraction,
     "benchmark_discount_range": _check_range,
     "quality_withhold": _check_fraction,
+    "quality_withhold_in_settlement": _check_bool,
+    "benchmark_kind": _check_enum(BENCHMARK_KINDS),
+    "regional_blend_weight": _check_fraction,
+    "benchmark_calibration": _check_enum(("REACH_GLOBAL", "REACH_PROFESSIONAL")),
     "corridors": _check_corridors,
     "sequestration_rate": _check_fraction,
     "msr_scale": None,  # brackets, checked by the schema and _check_scale
@@ -272,6 +279,10 @@ class TrackRules:
     benchmark_discount: float = 0.0
     benchmark_discount_range: tuple[float, float] | None = None
     quality_withhold: float = 0.0
+    quality_withhold_in_settlement: bool = True
+    benchmark_kind: str = "retrospective"
+    regional_blend_weight: float | None = None
+    benchmark_calibration: str | None = None
     corridors: tuple[Corridor, ...] | None = None
     msr_scale: tuple[MsrBracket, ...] | None = None
     msr_election_options: tuple[float | None, ...] | None = None

@@ -261,6 +261,13 @@ def _job_inputs(choice: TrackChoice, yp: YearPlan, s: Scenario, t: int, rows: di
         if yp.rules.program == "NGACO":
             kw["savings_cap"] = choice.ngaco_cap
             kw["benchmark_discount"] = choice.ngaco_discount
+        elif yp.rules.benchmark_kind == "prospective" and yp.rules.benchmark_calibration:
+            # [INF] the benchmark's level fitted on REACH results (calibration_reach), applied
+            # as a factor on the pre-discount benchmark: B x k x (1 - d) = B x (1 - d')
+            from .calibration_reach import benchmark_factor
+
+            k = benchmark_factor(yp.rules.benchmark_calibration)
+            kw["benchmark_discount"] = 1.0 - k * (1.0 - yp.rules.benchmark_discount)
     return kw
 
 

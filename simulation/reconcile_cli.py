@@ -2,6 +2,10 @@
 
     acosim reconcile PUF.csv --out result.csv [--year Y]
     acosim reconcile --all DIR [--out all.csv] [--report docs/reconciliation.md]
+    acosim reconcile reach_results_PY2023.csv [--out reach.csv] [--report reach.md]
+
+A file whose header names a risk arrangement and a pre-discount benchmark is read as CMS's
+ACO REACH results (see :mod:`simulation.reach_results`).
 
 Prints, per file, the number of ACOs and how many match for savings, losses, MSR and sharing
 rate (see :mod:`simulation.reconcile`). A malformed or unknown file ends with exit code 2 and
@@ -33,6 +37,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from .reach_results import ReachFormatError, is_reach_file, reconcile_reach
+    from .reach_results import report_section as reach_section
     from .reconcile import ReconcileError, reconcile, reconcile_directory, report_markdown
 
     if bool(args.puf) == bool(args.all_dir):
@@ -44,6 +50,21 @@ def _run(args: argparse.Namespace) -> int:
             raise UserError(f"{option}: give a file name (it was empty)")
     if args.year is not None and not 2012 <= args.year <= 2099:
         raise UserError(f"--year: {args.year} is not a performance year (2013 or later)")
+    if args.puf and is_reach_file(args.puf):  # CMS's ACO REACH results file
+        try:
+            out, summary = reconcile_reach(args.puf, year=args.year)
+        except (ReachFormatError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+        print("\n".join(summary.lines()))
+        if args.out:
+            _write(args.out, "--out", lambda fh: out.to_csv(fh, index=False))
+            print(f"wrote {args.out} ({len(out)} rows)")
+        if args.report:
+            words = ["acosim", "reconcile", args.puf, "--report", args.report]
+            text = reach_section(out, summary, shlex.join(words))
+            _write(args.report, "--report", lambda fh: fh.write(text))
+            print(f"wrote {args.report}")
+        return 0
     try:
         if args.all_dir:
             results = reconcile_directory(args.all_dir)

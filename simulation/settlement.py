@@ -124,7 +124,7 @@ def _rule_arrays(rules: TrackRules):
         _opt(rules.acpt_loss_protection_from_agreement_year),
         1.0 if rules.first_year_reporting_standard else 0.0,
         rules.benchmark_discount,
-        rules.quality_withhold,
+        rules.quality_withhold if rules.quality_withhold_in_settlement else 0.0,
         float(rules.minimum_assigned_beneficiaries or 0),
         1.0 if rules.risk == "two_sided" else 0.0,
         float(len(steps)),
@@ -691,7 +691,7 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         parts = []
         if rules.benchmark_discount or inputs.get("benchmark_discount"):
             parts.append("the model's benchmark discount")
-        if rules.quality_withhold:
+        if rules.quality_withhold and rules.quality_withhold_in_settlement:
             parts.append("the part of the quality withhold not earned back")
         add("discount", "Discount and quality withhold", cut, running, None,
             rules.source("benchmark_discount") or rules.source("quality_withhold"),

@@ -85,7 +85,7 @@ def test_key_values_match_the_regulation(catalog):
     assert catalog.rules("NGACO_A", 2018).max_share_rate == 0.80
     assert catalog.rules("NGACO_A", 2019).max_share_rate == 0.85
     assert catalog.rules("REACH_GLOBAL", 2026).corridors[0].upper == 0.10
-    assert catalog.rules("REACH_GLOBAL", 2025).benchmark_discount == 0.035
+    assert catalog.rules("REACH_GLOBAL", 2025).benchmark_discount == 0.04  # PY2025 QR: 3.5% raised to 4%
     seq = {y: catalog.rules("TRACK_1", y).sequestration_rate for y in range(2013, 2022)}
     assert seq == {2013: .02, 2014: .02, 2015: .02, 2016: .02, 2017: .02, 2018: .02,
                    2019: 0.0, 2020: 0.0, 2021: .02}
