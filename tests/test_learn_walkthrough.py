@@ -212,10 +212,10 @@ WORKED = {
     "walk_loss_limit": -1_600_000.0,
     # one-sided: 5% over the benchmark, nothing owed
     "walk_one_sided": 0.0,
-    # Example F-like: 165M benchmark, 2% withhold x (1 - 0.9) = 0.2% -> 164.67M; gross
-    # 164.67M - 151.8M = 12.87M = 7.8157% of it; Professional keeps 50% x 5% + 35% x 2.8157%
-    # = 3.4855% of 164.67M = 5.7396M; x 0.98
-    "walk_reach": 0.98 * (0.5 * 0.05 + 0.35 * (12.87 / 164.67 - 0.05)) * 164_670_000,
+    # Example F-like: 165M benchmark (the withhold does not enter the corridors: CMS PY2023
+    # REACH results); gross 165M - 151.8M = 13.2M = 8% of it; Professional keeps
+    # 50% x 5% + 35% x 3% = 3.55% of 165M = 5.8575M; x 0.98 = 5.74035M
+    "walk_reach": 0.98 * (0.5 * 0.05 + 0.35 * 0.03) * 165_000_000,
 }
 
 
