@@ -21,7 +21,7 @@ from simulation.text import money, pct
 
 TRACKS = [TrackChoice(track=c) for c in ("BASIC_A", "BASIC_C", "BASIC_E", "ENHANCED", "REACH_GLOBAL")]
 RAW_CODE = re.compile(r"\b[A-Z]+_[A-Z0-9_]+\b")        # TRACK_1, BASIC_GLIDE, REACH_GLOBAL
-DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+")
+DECIMAL = re.compile(r"(?<![\d.$])\d+\.\d+")  # money ($119.12M) is formatted on purpose
 
 
 def raw_float(text: str) -> str | None:
