@@ -439,13 +439,9 @@ def _source_caption(track: str, year: int) -> None:
     if o is None:
         return
     scenario = get_scenario()
-    text = (f"Simulated future {o.trial + 1:,} of {scenario.trials:,}, agreement year "
-            f"{o.year_index + 1} ({o.year}) of the scenario *{md_escape(scenario.name)}* "
-            f"({OUTCOME_LABELS[o.name].lower()} for {md_escape(o.key)}). The simulation settled it at "
-            f"{money(o.earned)} under the {o.rules.year} rules.")
-    if o.rules.year != year or o.rules.track != track:
-        text += (f" Here it is settled under the {year} rules of "
-                 f"{_catalog().tracks[track].short_label}, so the amount can differ.")
+    text = wt.outcome_caption(o, trials=scenario.trials, scenario_name=md_escape(scenario.name),
+                              label=OUTCOME_LABELS[o.name], year=year, track=track,
+                              track_name=_catalog().tracks[track].short_label)
     if src.get("note"):
         text += " " + src["note"]
     st.caption(text)

@@ -664,6 +664,14 @@ _BENCHMARK_CITE = {
     "REACH": "ACO REACH Financial Operating Guide (pre-discount benchmark) [CMS]",
 }
 _SPENDING_CITE = "42 CFR 425.605(a)(3)-(5): Parts A+B FFS expenditures for assigned beneficiaries [REG]"
+#: Spending and gross savings per program: MSSP by regulation; the CMMI models by their
+#: participation agreements (REACH and NGACO are not settled under 42 CFR part 425).
+_SPENDING_CITES = {
+    "MSSP": _SPENDING_CITE,
+    "REACH": "ACO REACH Participation Agreement and Financial Operating Guide: performance year "
+             "expenditure for aligned beneficiaries [CMS]",
+    "NGACO": "NGACO participation agreement: performance year expenditure for aligned beneficiaries [SEC]",
+}
 _EUC_CITE = "42 CFR 425.605(f); 425.606(i); 425.610(i) (extreme and uncontrollable circumstances) [REG]"
 
 
@@ -696,10 +704,11 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         add("discount", "Discount and quality withhold", cut, running, None,
             rules.source("benchmark_discount") or rules.source("quality_withhold"),
             f"The benchmark is lowered by {' and '.join(parts)}: {_money(cut)}.")
-    add("spending", "Actual spending", -s["expenditure_total"], s["gross"], None, _SPENDING_CITE,
+    spending_cite = _SPENDING_CITES.get(rules.program, _SPENDING_CITE)
+    add("spending", "Actual spending", -s["expenditure_total"], s["gross"], None, spending_cite,
         f"Assigned beneficiaries actually cost {_money(s['expenditure_total'])}.")
     kind = "savings" if s["gross"] >= 0 else "losses"
-    add("gross", f"Gross {kind}", None, s["gross"], s["savings_rate"], _SPENDING_CITE,
+    add("gross", f"Gross {kind}", None, s["gross"], s["savings_rate"], spending_cite,
         f"Benchmark minus spending is {_money(s['gross'])}, a savings rate of {s['savings_rate']:.2%} "
         "of the benchmark.")
     msr_cite = rules.source("msr_scale") if rules.msr_mode == "size_scale" else rules.source("msr_mode")
@@ -717,10 +726,16 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         else:
             text = f"The savings rate {s['savings_rate']:.2%} is below the minimum savings rate of {s['msr']:.2%}: no shared savings."
         add("msr", "Minimum savings rate test", None, s["gross"], s["msr"], msr_cite, text)
-        if s["share_rate"] > 0 or s["met_msr"]:
+        if rules.loss_rate_mode == "corridor" and rules.corridors:
+            # the rate shown is the share the corridors actually keep, not the base rate
+            add("share", "Risk corridors", s["savings_before_cap"] - s["gross"], s["savings_before_cap"],
+                s["savings_before_cap"] / s["gross"], rules.source("corridors"),
+                _corridor_text(rules, s, s["gross"], s["savings_before_cap"], "savings", "keeps"))
+        elif s["share_rate"] > 0 or s["met_msr"]:
             add("share", "Final sharing rate", s["savings_before_cap"] - s["gross"], s["savings_before_cap"],
                 s["share_rate"], rules.source("max_share_rate") + "; " + rules.source("quality_mode"),
                 _share_text(rules, s))
+        if s["share_rate"] > 0 or s["met_msr"] or (rules.loss_rate_mode == "corridor" and rules.corridors):
             running = s["savings_before_cap"]
             if s["sequestration"]:
                 running -= s["sequestration"]
@@ -752,10 +767,16 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
                 "42 CFR 425.652(b)(5) [REG]",
                 f"Against the benchmark updated without the ACPT the loss is smaller, {_money(s['loss_base'])}, so that is used.")
         if s["met_mlr"]:
-            add("loss_rate", "Shared loss rate", s["loss_base"] - s["losses_before_limit"],
-                -s["losses_before_limit"], s["loss_rate"],
-                rules.source("shared_loss_rate") or rules.source("loss_rate_mode"),
-                f"The ACO owes {s['loss_rate']:.1%} of its losses: {_money(s['losses_before_limit'])}.")
+            if rules.loss_rate_mode == "corridor" and rules.corridors:
+                add("loss_rate", "Risk corridors", s["loss_base"] - s["losses_before_limit"],
+                    -s["losses_before_limit"], s["losses_before_limit"] / max(s["loss_base"], 1e-9),
+                    rules.source("corridors"),
+                    _corridor_text(rules, s, s["loss_base"], s["losses_before_limit"], "losses", "owes"))
+            else:
+                add("loss_rate", "Shared loss rate", s["loss_base"] - s["losses_before_limit"],
+                    -s["losses_before_limit"], s["loss_rate"],
+                    rules.source("shared_loss_rate") or rules.source("loss_rate_mode"),
+                    f"The ACO owes {s['loss_rate']:.1%} of its losses: {_money(s['losses_before_limit'])}.")
             running = s["losses_before_limit"]
             if s["loss_limit"] < running:
                 add("loss_limit", "Loss sharing limit", running - s["loss_limit"], -s["loss_limit"], None,
@@ -772,6 +793,32 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
     add("net", "Settlement", None, s["earned"], None, rules.source("max_share_rate"),
         f"Net settlement with CMS: {_money(s['earned'])}.")
     return steps
+
+
+def _corridor_text(rules: TrackRules, s: dict[str, float], gross: float, kept: float, what: str,
+                   verb: str) -> str:
+    """The corridor bands of ``rules`` applied to ``gross`` savings or losses, band by band,
+    with the total the settlement kept (``kept``) and its share of ``gross``."""
+    bench = s["benchmark_total"]
+    rate = abs(gross) / bench if bench else 0.0
+    parts, lower = [], 0.0
+    for band in rules.corridors or ():
+        upper = band.upper if band.upper is not None else math.inf
+        if rate <= lower:
+            break
+        amount = (min(rate, upper) - lower) * bench
+        def p(x: float) -> str:
+            return f"{x * 100:.4g}%"
+
+        where = (f"from {p(lower)} to {p(upper)} of the benchmark" if upper != math.inf
+                 else f"beyond {p(lower)}")
+        if lower == 0.0 and upper != math.inf:
+            where = f"up to {p(upper)} of the benchmark"
+        parts.append(f"{p(band.share)} of the {_money(amount)} {where}")
+        lower = upper
+    share = kept / gross if gross else 0.0
+    return (f"Risk corridors: the ACO {verb} {'; '.join(parts)}. In all it {verb} {_money(kept)} of "
+            f"{_money(gross)} gross {what}, {share:.1%}.")
 
 
 def _share_text(rules: TrackRules, s: dict[str, float]) -> str:

@@ -29,7 +29,7 @@ from . import charts
 from .catalog import TrackRules, load_catalog
 from .scenario import Scenario, TrackChoice
 from .settlement import Step, explain
-from .text import money, pct
+from .text import md_escape, money, pct
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -255,6 +255,27 @@ def pick_outcomes(
         out[name] = Outcome(name, p, key, trial, t, result.years[t], float(flat[order[pos]]),
                             rules, WalkInputs.from_settle_args(args))
     return out
+
+
+def outcome_caption(o: Outcome, *, trials: int, scenario_name: str, label: str, year: int,
+                    track: str, track_name: str) -> str:
+    """Where a simulated outcome comes from, in words whose years agree with the selector:
+    the agreement year and its calendar year, the rules year it was settled under and why
+    (a year past the published rules takes the latest rules), and whether the walkthrough
+    (``track`` under the ``year`` selected) settles it under other rules."""
+    text = (f"Simulated future {o.trial + 1:,} of {trials:,}: agreement year {o.year_index + 1} "
+            f"(performance year {o.year}) of the scenario *{scenario_name}* ({label.lower()} for "
+            f"{md_escape(o.key)}). The simulation settled it at {money(o.earned)}")
+    if o.rules.year != o.year:
+        text += (f" under the {o.rules.year} rules: the catalog has no rules for {o.year}, so the "
+                 f"nearest year's published rules apply.")
+    else:
+        text += f" under the {o.year} rules."
+    if o.rules.year != year or o.rules.track != track:
+        text += f" Here it is settled under the {year} rules of {track_name} (the year selected), so the amount can differ."
+    else:
+        text += f" Here it is settled under those same {year} rules (the year selected)."
+    return text
 
 
 # --------------------------------------------------------------------------- the walk
