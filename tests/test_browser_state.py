@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import random
+import time
 from pathlib import Path
 
 import openpyxl
@@ -91,6 +92,14 @@ def _plus(pg, label: str) -> None:
     _settle(pg)
 
 
+def _until(pg, ok, timeout_s: float = 60) -> None:
+    """Wait until the scenario in the address satisfies ``ok`` (the address follows the run)."""
+    deadline = time.monotonic() + timeout_s
+    while not ok(decode_scenario(pg.url)[0]):
+        assert time.monotonic() < deadline, decode_scenario(pg.url)[0]
+        pg.wait_for_timeout(250)
+
+
 def _open(pg, title: str) -> None:
     pg.locator('[data-testid="stTopNavLink"]', has_text=title).first.click()
     pg.get_by_role("heading", name=PAGES[title], exact=True).wait_for()
@@ -122,6 +131,7 @@ def test_edits_in_every_group_survive_every_page_twice(browser, url):
     _group(pg, "Tracks to compare")
     pg.locator('[data-testid="stSidebar"] button', has_text="Track 1+").first.click()
     _settle(pg)
+    _until(pg, lambda s: "TRACK_1_PLUS" not in [c.track for c in s.tracks] and s.trials == 4_000)
 
     edited = decode_scenario(pg.url)[0]
     assert edited.trials == 4_000 and edited.seed == 4242 and edited.aco.beneficiaries == 23_000
