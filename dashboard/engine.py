@@ -31,13 +31,18 @@ def run_size(scenario: Scenario) -> int:
     return scenario.trials * len(scenario.tracks) * scenario.aco.agreement_years
 
 
+def most_futures(scenario: Scenario) -> int:
+    """The most futures the budget allows for ``scenario``'s tracks and years (whole hundreds)."""
+    per = len(scenario.tracks) * scenario.aco.agreement_years
+    return max(100, RUN_BUDGET // per // 100 * 100)
+
+
 def budget_problem(scenario: Scenario) -> str | None:
     """Why ``scenario`` is too large for one dashboard run (None when it fits)."""
     size = run_size(scenario)
     if size <= RUN_BUDGET:
         return None
-    per = len(scenario.tracks) * scenario.aco.agreement_years
-    most = max(100, RUN_BUDGET // per // 100 * 100)
+    most = most_futures(scenario)
     return (f"{scenario.trials:,} simulated futures × {len(scenario.tracks)} tracks × "
             f"{scenario.aco.agreement_years} years is {size:,} settlements, more than this shared "
             f"dashboard runs at once ({RUN_BUDGET:,}); with these tracks it runs at most {most:,} "
@@ -48,8 +53,7 @@ def affordable(scenario: Scenario) -> Scenario:
     """``scenario`` with its futures cut to what the budget allows (same seed)."""
     if budget_problem(scenario) is None:
         return scenario
-    per = len(scenario.tracks) * scenario.aco.agreement_years
-    return scenario.model_copy(update={"trials": max(100, RUN_BUDGET // per // 100 * 100)})
+    return scenario.model_copy(update={"trials": most_futures(scenario)})
 
 
 def nbytes(obj: Any, _depth: int = 0) -> int:

@@ -27,7 +27,7 @@ from simulation.compare import compare_results, scenario_diff, simulate_named
 from simulation.montecarlo import SimulationResult
 from simulation.scenario import Scenario, ScenarioError
 from simulation.scenario_io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
-from simulation.text import clip, md_escape, pct, plain_label, printable, summarise
+from simulation.text import clip, md_escape, pct, plain_label, printable, unknown_fields
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
 SNAPSHOTS_KEY = common.SNAPSHOTS_KEY  # name -> Scenario, in the order they were taken
@@ -235,8 +235,7 @@ def _opened(name: str, saved) -> list[tuple[str, str]]:
 def _read_set(doc: dict, name: str) -> Loaded:
     unknown = [k for k in doc if k not in ("format", "format_version", "created_at", "current", "snapshots")]
     version = doc.get("format_version")
-    problems = ([f"{clip(unknown[0], 40)}: unknown field"] if len(unknown) == 1 else
-                [f"{len(unknown):,} unknown fields: {summarise(unknown, 3)}"] if unknown else [])
+    problems = [unknown_fields(unknown)] if unknown else []
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SET_FORMAT_VERSION:
         problems.append(f"format_version {version!r} is not one this version reads ({SET_FORMAT_VERSION})")
     snaps_doc = doc.get("snapshots", {})

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from .catalog import rules_version
 from .scenario import SCHEMA_VERSION, Scenario, ScenarioError, TrackChoice, validate_scenario
 from .scenario_io import rules_warning
-from .text import clip, printable, summarise
+from .text import printable, unknown_fields
 
 LINK_VERSION = 1
 #: The query parameter that carries the token in a dashboard URL (``?s=...``).
@@ -107,8 +107,7 @@ def expand(data: dict[str, Any]) -> dict[str, Any]:
     problems = []
     unknown = [k for k in data if k not in full]
     if unknown:
-        problems.append(f"{clip(unknown[0], 40)}: unknown field" if len(unknown) == 1
-                        else f"{len(unknown):,} unknown fields: {summarise(unknown, 3)}")
+        problems.append(unknown_fields(unknown))
     for key, value in data.items():
         if key not in full:
             continue

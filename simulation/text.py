@@ -83,6 +83,14 @@ def summarise(items: list[str], limit: int = 5) -> str:
     return ", ".join(shown) + (f" and {rest:,} more" if rest > 0 else "")
 
 
+def unknown_fields(names: list[str]) -> str:
+    """One line for the unknown keys of a link or a file: 'x: unknown field', or
+    '60,000 unknown fields: k0, k1, k2 and 59,997 more'."""
+    if len(names) == 1:
+        return f"{clip(names[0], 40)}: unknown field"
+    return f"{len(names):,} unknown fields: {summarise(names, 3)}"
+
+
 def md_escape(text: object) -> str:
     """User text for a Markdown context (st.markdown, captions, notices, pills): every
     character Markdown or HTML could act on is backslash-escaped, so ``![x](http://h/p)``
