@@ -102,11 +102,12 @@ def test_preset_edit_share_and_the_same_numbers_in_a_fresh_browser(browser, url)
     pg.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="ACO").first.click()
     _ready(pg, 2)
     before = _cards(pg)
-    box = pg.get_by_label("Assigned beneficiaries", exact=True)
+    shown = ",".join(c.inner_text() for c in pg.locator(".kpi").all())  # read before the edit: a
+    box = pg.get_by_label("Assigned beneficiaries", exact=True)        # fast redraw cannot be missed
     box.fill("41000")
     box.press("Enter")
     pg.wait_for_function("(b) => Array.from(document.querySelectorAll('.kpi')).map(c => c.innerText).join() !== b",
-                         arg=",".join(c.inner_text() for c in pg.locator(".kpi").all()))
+                         arg=shown)
     _ready(pg, 2)
     assert "41,000 beneficiaries" in _main(pg)
     cards = _cards(pg)
