@@ -159,6 +159,7 @@ GROUPS: tuple[tuple[str, str, tuple[Input, ...]], ...] = (
         Input("aco.first_agreement", "toggle"),
         Input("aco.agreement_start_year", "int", step=1),
         Input("aco.agreement_years", "int", unit="years", step=1),
+        Input("aco.spending_vs_region", unit="% of region", scale=100.0, step=1.0, fmt="%.0f"),
     )),
     ("Performance", ":material/trending_down:", (
         Input("performance.savings_effect", unit="% of benchmark", **{**PCT, "step": 0.25}),

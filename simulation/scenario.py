@@ -167,6 +167,11 @@ class AcoProfile(_Model):
     agreement_start_year: int = _f(2026, 2012, 2035, "year", "Agreement start year",
                                    "First performance year. Rules after the last year in the catalog are carried forward and flagged.")
     agreement_years: int = _f(5, 1, 6, "years", "Agreement length", "Performance years simulated (MSSP agreements run 5 years).")
+    spending_vs_region: float = _f(0.95, 0.5, 1.5, "share of regional spending", "Historical spending vs region",
+                                   "The ACO's historical spending per beneficiary as a share of its region's (0.95 = 5% below). "
+                                   "Below 1 the ACO is lower-spending: MSSP's regional adjustment raises its renewed benchmark and "
+                                   "LEAD gives it the 3% discount; above 1 it is higher-spending (LEAD: a smaller discount and a "
+                                   "1.5% add-on; MSSP: a negative regional adjustment at renewal). Most MSSP ACOs spend below their region.")
     enrollment_mix: EnrollmentMix | None = Field(
         None, description="Optional enrollment mix; more ESRD and disabled beneficiaries make spending more variable.",
         json_schema_extra={"unit": "shares", "label": "Enrollment mix"})
