@@ -473,3 +473,38 @@ def test_see_it_link_sets_the_shared_scenario():
     at = _app("pages/learn.py")
     at.button(key="see_lesson_size_small_aco").click().run()
     assert at.session_state["scenario"].aco.beneficiaries == 6_000
+
+
+def test_lesson_statistics_match_the_cms_files():
+    """The Learn lessons quote statistics computed from CMS's files: recompute them.
+
+    Selection: ACOs in the PY2021 results that earned no shared savings (EarnSaveLoss == 0)
+    against those that earned some, and how many of each appear again in PY2022 (by ACO_ID).
+    REACH: the share of PY2023 Global entities with net savings.
+    """
+    data = ROOT.parent / "shared" / "data"
+    if not (data / "mssp_puf" / "PY2021.csv").exists():
+        pytest.skip("the CMS results files are not beside the project")
+    import pandas as pd
+
+    def rows(year):
+        df = pd.read_csv(data / "mssp_puf" / f"PY{year}.csv", low_memory=False, thousands=",")
+        return df.rename(columns=str.strip)
+
+    a, b = rows(2021), rows(2022)
+    earned = pd.to_numeric(a["EarnSaveLoss"].astype(str).str.replace(",", ""), errors="raise")
+    back = a["ACO_ID"].isin(set(b["ACO_ID"]))
+    none, some = earned == 0, earned > 0
+    text = " ".join(l.body for l in lc.lessons())
+    assert f"of the {int(none.sum())} ACOs that earned no shared savings in 2021, {back[none].mean():.0%} were back" in text
+    assert f"against {back[some].mean():.0%} of the {int(some.sum())} that earned savings" in text
+
+    reach = pd.read_csv(data / "other" / "reach_results_PY2023.csv")
+    reach.columns = [" ".join(c.split()) for c in reach.columns]
+    arrangement = next(c for c in reach.columns if c.startswith("Risk Arrangement"))
+    net = next(c for c in reach.columns if c.startswith("Net Savings (Loss)"))
+    glob = reach[reach[arrangement].astype(str).str.contains("Global")]
+    value = pd.to_numeric(glob[net].astype(str).str.replace(r"[$,\s]", "", regex=True)
+                          .str.replace(r"^\((.*)\)$", r"-\1", regex=True), errors="coerce")
+    assert len(reach) == 132 and "132 entities took part in 2023" in text
+    assert f"{(value > 0).mean():.0%} of the Global ones ended with net savings" in text
