@@ -661,7 +661,7 @@ def by_year_cached(scenario: Scenario):
 @st.cache_data(max_entries=32, show_spinner=False)
 def _quantiles(scenario_json: str) -> pd.DataFrame:
     res = _simulate(scenario_json)
-    return charts.quantile_table(res.net_total, res.keys)
+    return charts.quantile_table(res.sorted_net, res.keys, presorted=True)
 
 
 def quantiles_cached(scenario: Scenario) -> pd.DataFrame:

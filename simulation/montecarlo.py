@@ -44,6 +44,7 @@ from .catalog import TrackRules, load_catalog
 from .noise import noise_sd
 from .scenario import MSR_CHOICES, Scenario, TrackChoice, eligibility_notes, track_sequence
 from .settlement import Row, prepare_batch, run_batch
+from .stats import quantiles_of_sorted
 
 CHUNK = 50_000  # trials settled per chunk; bounds memory, and lets the next chunk draw while one settles
 _STREAMS = ("effect", "trend", "gap", "noise", "quality", "qps", "alt")
@@ -340,6 +341,11 @@ class SimulationResult:
         """Net over the whole agreement, ``(trials, tracks)``."""
         return self.earned_tyk.sum(axis=1).T - self.costs_yt.sum(axis=0)[:, None]
 
+    @cached_property
+    def sorted_net(self) -> np.ndarray:
+        """:attr:`net_total` with each track's column sorted (for quantiles, sorted once)."""
+        return np.sort(self.net_total, axis=0)
+
     def index(self, key: str) -> int:
         return self.keys.index(key)
 
@@ -481,13 +487,15 @@ def summary(result: SimulationResult, *, with_break_even: bool = False) -> pd.Da
     zero (:func:`break_even`; several further simulations on the same seed).
     """
     net = result.net_total
+    ordered = result.sorted_net
     earned = result.earned
     rows = []
     n = result.trials
+    quant = quantiles_of_sorted(ordered, [0.05, 0.25, 0.5, 0.75, 0.95])
     for k, key in enumerate(result.keys):
         x = net[:, k]
-        q = np.percentile(x, [5, 25, 50, 75, 95])
-        worst = np.sort(x)[: max(1, int(0.05 * n))]
+        q = quant[:, k]
+        worst = ordered[: max(1, int(0.05 * n)), k]
         e = earned[:, :, k]
         rows.append({
             "track": key,

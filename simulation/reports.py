@@ -383,7 +383,7 @@ def key_figures(result: SimulationResult, summary: pd.DataFrame | None = None,
     summary = summary if summary is not None else mc_summary(result)
     colors = charts.color_map(result.keys, [c.track for c in result.choices])
     top = summary.sort_values("expected_net", ascending=False, kind="stable")["track"].head(max_tracks).tolist()
-    quant = charts.quantile_table(result.net_total, result.keys)
+    quant = charts.quantile_table(result.sorted_net, result.keys, presorted=True)
     figs = {"Range of outcomes over the agreement": charts.distribution(quant, summary, colors, tracks=top)}
     if len(top) > 1:
         # every track on the chart with its values: a document cannot be hovered or zoomed
