@@ -180,6 +180,7 @@ GROUPS: tuple[tuple[str, str, tuple[Input, ...]], ...] = (
         Input("market.trend_sd", unit="± % a year", **PCT),
         Input("market.prospective_gap_mean", unit="% a year", **PCT),
         Input("market.prospective_gap_sd", unit="± % a year", **PCT),
+        Input("market.cy2027_proposal", "toggle"),
     )),
     ("Uncertainty (noise)", ":material/blur_on:", (
         Input("noise.per_beneficiary_cv", unit="CV", step=0.05, fmt="%.2f"),

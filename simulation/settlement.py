@@ -709,6 +709,8 @@ _BENCHMARK_CITE = {
     "MSSP": "42 CFR 425.601, 425.652 (updated benchmark) [REG]",
     "NGACO": "NGACO prospective benchmark (Health Capital; Mondaq) [SEC]",
     "REACH": "ACO REACH Financial Operating Guide (pre-discount benchmark) [CMS]",
+    "LEAD": "LEAD prospective benchmark, base years CY2024-2026 fixed for ten years (S2, S5 via "
+            "policy-2027.md section 1.3) [SEC]",
 }
 _SPENDING_CITE = "42 CFR 425.605(a)(3)-(5): Parts A+B FFS expenditures for assigned beneficiaries [REG]"
 #: Spending and gross savings per program: MSSP by regulation; the CMMI models by their
@@ -718,6 +720,8 @@ _SPENDING_CITES = {
     "REACH": "ACO REACH Participation Agreement and Financial Operating Guide: performance year "
              "expenditure for aligned beneficiaries [CMS]",
     "NGACO": "NGACO participation agreement: performance year expenditure for aligned beneficiaries [SEC]",
+    "LEAD": "LEAD RFA via S2: total cost of care of aligned beneficiaries, capitation included "
+            "(policy-2027.md section 1.11) [SEC]",
 }
 _EUC_CITE = "42 CFR 425.605(f); 425.606(i); 425.610(i) (extreme and uncontrollable circumstances) [REG]"
 
@@ -740,7 +744,10 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         f"CMS expected {_money(raw_total)} of Medicare spending for {beneficiaries:,.0f} assigned "
         f"beneficiaries (${float(benchmark):,.0f} per beneficiary).")
     running = raw_total
-    if s["benchmark_total"] != raw_total:
+    higher = bool(inputs.get("higher_spending", False))
+    if rules.quality_withhold and rules.quality_withhold_in_settlement:
+        running = _lead_benchmark_steps(rules, s, raw_total, higher, inputs, add)
+    elif s["benchmark_total"] != raw_total:
         cut = s["benchmark_total"] - raw_total
         running = s["benchmark_total"]
         parts = []
@@ -786,9 +793,15 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
             running = s["savings_before_cap"]
             if s["sequestration"]:
                 running -= s["sequestration"]
+                if rules.sequestration_stage == "gross" and rules.loss_rate_mode == "corridor":
+                    text = (f"Medicare sequestration takes {rules.sequestration_rate:.0%} of the gross savings "
+                            f"before the corridors, so they keep {_money(s['sequestration'])} less.")
+                    cite = rules.source("sequestration_rate") + "; " + rules.source("sequestration_stage")
+                else:
+                    text = f"Medicare sequestration withholds {rules.sequestration_rate:.0%} of the payment."
+                    cite = rules.source("sequestration_rate")
                 add("sequestration", "Sequestration", -s["sequestration"], running, rules.sequestration_rate,
-                    rules.source("sequestration_rate"),
-                    f"Medicare sequestration withholds {rules.sequestration_rate:.0%} of the payment.")
+                    cite, text)
             if s["shared_savings"] < running - 0.005:
                 add("cap", "Performance payment limit", s["shared_savings"] - running, s["shared_savings"],
                     None, rules.source("savings_cap"),
@@ -817,8 +830,9 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
             if rules.loss_rate_mode == "corridor" and rules.corridors:
                 add("loss_rate", "Risk corridors", s["loss_base"] - s["losses_before_limit"],
                     -s["losses_before_limit"], s["losses_before_limit"] / max(s["loss_base"], 1e-9),
-                    rules.source("corridors"),
-                    _corridor_text(rules, s, s["loss_base"], s["losses_before_limit"], "losses", "owes"))
+                    rules.source("loss_corridors") or rules.source("corridors"),
+                    _corridor_text(rules, s, s["loss_base"], s["losses_before_limit"], "losses", "owes",
+                                   rules.loss_corridors or rules.corridors))
             else:
                 add("loss_rate", "Shared loss rate", s["loss_base"] - s["losses_before_limit"],
                     -s["losses_before_limit"], s["loss_rate"],
@@ -837,19 +851,73 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         add("owed", "Shared losses owed", None, -s["shared_losses"], None,
             rules.source("loss_rate_mode"),
             f"The ACO owes CMS {_money(s['shared_losses'])}." if s["shared_losses"] else "The ACO owes nothing.")
+    if s["admin_add_on"]:
+        add("add_on", "Administrative add-on", s["admin_add_on"], s["earned"], rules.admin_add_on,
+            rules.source("admin_add_on") + "; " + rules.source("admin_add_on_placement"),
+            f"As a higher-spending ACO it also receives the administrative add-on, {rules.admin_add_on:.1%} "
+            f"of the benchmark before the discount: {_money(s['admin_add_on'])}, paid apart from the sharing.")
     add("net", "Settlement", None, s["earned"], None, rules.source("max_share_rate"),
         f"Net settlement with CMS: {_money(s['earned'])}.")
     return steps
 
 
+def _lead_benchmark_steps(rules: TrackRules, s: dict[str, float], raw_total: float, higher: bool,
+                          inputs: dict[str, Any], add) -> float:
+    """The benchmark steps of a track whose quality withhold lowers the benchmark (LEAD):
+    the discount of the ACO's spending class, the unearned withhold (on the discounted
+    benchmark) and an add-on placed inside the benchmark. Returns the benchmark settled on."""
+    given = inputs.get("benchmark_discount")
+    given = None if given is None or given != given else float(given)
+    d = rules.discount_for(higher) if given is None else given
+    discounted = raw_total * (1.0 - d)
+    running = raw_total
+    if given is not None and d:
+        add("discount", "Benchmark discount", discounted - raw_total, discounted, d, rules.source("benchmark_discount"),
+            f"The benchmark is set {abs(d):.2%} {'below' if d > 0 else 'above'} the one entered "
+            f"({_money(discounted - raw_total)}): the discount, and in a simulated year the level of a "
+            "prospective benchmark calibrated on REACH results (docs/calibration.md).")
+        running = discounted
+    elif d:
+        if higher and rules.benchmark_discount_higher_spending is not None:
+            why, cite = "for a higher-spending ACO", rules.source("benchmark_discount_higher_spending")
+        else:
+            why = ("for a lower-spending ACO" if rules.benchmark_discount_higher_spending is not None
+                   else "of the model")
+            cite = rules.source("benchmark_discount")
+        add("discount", "Benchmark discount", discounted - raw_total, discounted, d, cite,
+            f"The benchmark is lowered by the discount {why}, {d:.2%}: {_money(discounted - raw_total)}.")
+        running = discounted
+    q = min(max(float(inputs.get("quality_score", 1.0)), 0.0), 1.0)
+    lost = -running * rules.quality_withhold * (1.0 - q) + 0.0  # + 0.0: never "-0"
+    after_withhold = running + lost
+    add_on_in = s["benchmark_total"] - after_withhold  # an add-on placed in the benchmark
+    if abs(add_on_in) <= 0.005:
+        after_withhold = s["benchmark_total"]
+    add("withhold", "Quality withhold", lost, after_withhold, rules.quality_withhold,
+        rules.source("quality_withhold") + "; " + rules.source("quality_withhold_in_settlement"),
+        f"{rules.quality_withhold:.0%} of the discounted benchmark is withheld and earned back with the "
+        f"quality score ({q:.1%}): "
+        + (f"the {1 - q:.1%} not earned back lowers the benchmark by {_money(-lost)}." if lost < -0.005
+           else "all of it is earned back."))
+    running = after_withhold
+    if abs(add_on_in) > 0.005:
+        add("add_on_benchmark", "Administrative add-on", add_on_in, s["benchmark_total"], rules.admin_add_on,
+            rules.source("admin_add_on") + "; " + rules.source("admin_add_on_placement"),
+            f"As a higher-spending ACO its benchmark carries the administrative add-on, {rules.admin_add_on:.1%} "
+            f"of the benchmark before the discount: {_money(add_on_in)}.")
+        running = s["benchmark_total"]
+    return running
+
+
 def _corridor_text(rules: TrackRules, s: dict[str, float], gross: float, kept: float, what: str,
-                   verb: str) -> str:
-    """The corridor bands of ``rules`` applied to ``gross`` savings or losses, band by band,
-    with the total the settlement kept (``kept``) and its share of ``gross``."""
+                   verb: str, bands=None) -> str:
+    """The corridor bands (``bands``, default the savings corridors of ``rules``) applied to
+    ``gross`` savings or losses, band by band, with the total the settlement kept (``kept``)
+    and its share of ``gross``."""
     bench = s["benchmark_total"]
     rate = abs(gross) / bench if bench else 0.0
     parts, lower = [], 0.0
-    for band in rules.corridors or ():
+    for band in bands if bands is not None else (rules.corridors or ()):
         upper = band.upper if band.upper is not None else math.inf
         if rate <= lower:
             break
