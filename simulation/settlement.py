@@ -799,7 +799,8 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
                     cite = rules.source("sequestration_rate") + "; " + rules.source("sequestration_stage")
                 else:
                     text = f"Medicare sequestration withholds {rules.sequestration_rate:.0%} of the payment."
-                    cite = rules.source("sequestration_rate")
+                    cite = "; ".join(c for c in (rules.source("sequestration_rate"),
+                                                 rules.source("sequestration_stage")) if c)
                 add("sequestration", "Sequestration", -s["sequestration"], running, rules.sequestration_rate,
                     cite, text)
             if s["shared_savings"] < running - 0.005:
