@@ -829,8 +829,9 @@ def colors_for(result: montecarlo.SimulationResult) -> dict[str, str]:
 
 def scenario_caption(s: Scenario) -> str:
     years = s.years
+    rules = " · CY2027 proposed rule (PROPOSED, not final law)" if s.market.cy2027_proposal else ""
     return (f"**{md_escape(s.name)}** · {s.aco.beneficiaries:,} beneficiaries · {years[0]}–{years[-1]} · "
-            f"{s.trials:,} simulated futures · seed {s.seed}")
+            f"{s.trials:,} simulated futures · seed {s.seed}{rules}")
 
 
 def inject_css() -> None:

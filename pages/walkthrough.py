@@ -494,7 +494,10 @@ def main() -> None:
     st.caption(cat.tracks[track].summary)
     _source_caption(track, year)
 
-    rules = wt.rules_for(track, year)
+    rules = wt.rules_for(track, year, get_scenario().variant)
+    if rules.proposed:
+        st.caption("The scenario applies the CY2027 proposed rule (PROPOSED, not final law): "
+                   + ", ".join(p.replace("_", " ") for p in rules.proposed) + ".")
     left, right = st.columns([4, 7], gap="large")
     with left:
         st.markdown("#### The ACO's year")

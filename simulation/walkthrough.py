@@ -309,9 +309,10 @@ def walk(rules: TrackRules, inputs: WalkInputs) -> Walk:
     return Walk(rules, inputs, tuple(steps))
 
 
-def rules_for(track: str, year: int) -> TrackRules:
-    """The catalog's rules of ``track`` in performance ``year``."""
-    return load_catalog().rules(track, year)
+def rules_for(track: str, year: int, variant: str | None = None) -> TrackRules:
+    """The catalog's rules of ``track`` in performance ``year`` (under a policy ``variant``,
+    e.g. the scenario's CY2027 proposal, when given)."""
+    return load_catalog().rules(track, year, variant)
 
 
 @dataclass(frozen=True)
