@@ -517,3 +517,16 @@ def test_acosim_tracks_lists_lead_with_sources(capsys):
     assert main(["tracks", "--year", "2030"]) == 0
     out = capsys.readouterr().out
     assert "LEAD_GLOBAL" in out and "LEAD_PROFESSIONAL" in out and "REACH_GLOBAL" not in out
+
+
+def test_assumptions_table_lists_lead_and_proposed_values():
+    from simulation.assumptions import assumption_table
+
+    table = assumption_table(Scenario())
+    lead = table[table["track"] == "LEAD Global"]
+    assert {"corridors", "benchmark_discount", "admin_add_on", "sequestration_stage"} <= set(lead["parameter"])
+    assert "PROPOSED" not in set(table["confidence"])  # the law in force by default
+    on = assumption_table(_small(cy2027_proposal=True))
+    proposed = on[on["confidence"] == "PROPOSED"]
+    row = proposed[(proposed["track"] == "BASIC E") & (proposed["parameter"] == "max_share_rate")]
+    assert row["value"].tolist() == ["0.6"] and row["overridable"].all()
