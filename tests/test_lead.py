@@ -530,3 +530,22 @@ def test_assumptions_table_lists_lead_and_proposed_values():
     proposed = on[on["confidence"] == "PROPOSED"]
     row = proposed[(proposed["track"] == "BASIC E") & (proposed["parameter"] == "max_share_rate")]
     assert row["value"].tolist() == ["0.6"] and row["overridable"].all()
+
+
+@pytest.mark.parametrize("changes", [{"admin_add_on_placement": "in_benchmark"}, {"sequestration_stage": "gross"}])
+def test_every_setting_is_explained_and_adds_up(changes):
+    from simulation import walkthrough as wt
+
+    rules = _rules("LEAD_GLOBAL", 2027, **changes)
+    kw = {"quality_score": 0.9, "higher_spending": True}
+    steps = explain(rules, B, 8_000.0, N, **kw)  # 20%+ savings: past band 1
+    final = float(settle(rules, B, 8_000.0, N, **kw).earned)
+    assert steps[-1].total == pytest.approx(final)
+    assert wt.waterfall_bars(steps)[-1].height == pytest.approx(final)
+    by = {s.key: s for s in steps}
+    if "admin_add_on_placement" in changes:
+        # in the benchmark: 1.5% x $100M = $1.5M raises the benchmark; no add-on line after
+        assert by["add_on_benchmark"].amount == pytest.approx(1_500_000.0) and "add_on" not in by
+    else:
+        assert "before the corridors" in by["sequestration"].text
+        assert "[INF]" in by["sequestration"].citation  # the stage is an inference, a setting
