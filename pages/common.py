@@ -180,6 +180,7 @@ GROUPS: tuple[tuple[str, str, tuple[Input, ...]], ...] = (
         Input("market.trend_sd", unit="± % a year", **PCT),
         Input("market.prospective_gap_mean", unit="% a year", **PCT),
         Input("market.prospective_gap_sd", unit="± % a year", **PCT),
+        Input("market.cy2027_proposal", "toggle"),
     )),
     ("Uncertainty (noise)", ":material/blur_on:", (
         Input("noise.per_beneficiary_cv", unit="CV", step=0.05, fmt="%.2f"),
@@ -828,8 +829,9 @@ def colors_for(result: montecarlo.SimulationResult) -> dict[str, str]:
 
 def scenario_caption(s: Scenario) -> str:
     years = s.years
+    rules = " · CY2027 proposed rule (PROPOSED, not final law)" if s.market.cy2027_proposal else ""
     return (f"**{md_escape(s.name)}** · {s.aco.beneficiaries:,} beneficiaries · {years[0]}–{years[-1]} · "
-            f"{s.trials:,} simulated futures · seed {s.seed}")
+            f"{s.trials:,} simulated futures · seed {s.seed}{rules}")
 
 
 def inject_css() -> None:

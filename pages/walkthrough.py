@@ -24,6 +24,7 @@ from pages.common import deep_link_guard, get_scenario, simulate_cached  # noqa:
 from simulation import walkthrough as wt  # noqa: E402
 from simulation.catalog import load_catalog  # noqa: E402
 from simulation.scenario import track_sequence  # noqa: E402
+from simulation.settlement import is_higher_spending  # noqa: E402
 from simulation.text import md_escape, money, pct  # noqa: E402
 
 STATE = "wt_state"  # persistent (non-widget) state: survives visits to other pages
@@ -37,7 +38,7 @@ W = {
     "alt_qps_met": "wt_alt", "msr": "wt_msr", "participant_revenue": "wt_revenue",
     "low_revenue": "wt_low", "agreement_start_year": "wt_start", "agreement_year": "wt_ayear",
     "first_year_reporting": "wt_first", "benchmark_two_way": "wt_two_way", "euc_share": "wt_euc",
-    "savings_cap": "wt_ngcap", "benchmark_discount": "wt_ngdisc",
+    "savings_cap": "wt_ngcap", "benchmark_discount": "wt_ngdisc", "higher_spending": "wt_higher",
 }
 
 
@@ -81,7 +82,8 @@ def _fallback_inputs() -> wt.WalkInputs:
         benchmark=aco.benchmark_pc, expenditure=aco.benchmark_pc * 0.98,
         beneficiaries=aco.beneficiaries, quality_score=0.85,
         participant_revenue=aco.participant_revenue, low_revenue=aco.low_revenue,
-        agreement_start_year=aco.agreement_start_year)
+        agreement_start_year=aco.agreement_start_year,
+        higher_spending=bool(is_higher_spending(aco.spending_vs_region)))
 
 
 def _put_inputs(inputs: wt.WalkInputs) -> None:
@@ -115,6 +117,7 @@ def _widget_values(inputs: wt.WalkInputs) -> dict[str, object]:
         W["euc_share"]: round(100.0 * inputs.euc_share, 1),
         W["savings_cap"]: opt(inputs.savings_cap, lambda v: round(100 * v, 2)),
         W["benchmark_discount"]: opt(inputs.benchmark_discount, lambda v: round(100 * v, 2)),
+        W["higher_spending"]: bool(inputs.higher_spending),
     }
 
 
@@ -296,6 +299,9 @@ def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
     _field_messages(problems, "participant_revenue")
     st.checkbox("Low-revenue ACO", key=W["low_revenue"], help=lc.define("Low revenue"), **edit)
     _field_messages(problems, "low_revenue")
+    if rules.program == "LEAD":
+        st.checkbox("Higher-spending than its region (LEAD)", key=W["higher_spending"],
+                    help=lc.define("Historical spending vs region"), **edit)
     st.number_input("Agreement start year", min_value=2012, max_value=2035, step=1, value=None,
                     key=W["agreement_start_year"], placeholder="before 2024",
                     help=lc.define("Agreement period"), **edit)
@@ -348,8 +354,12 @@ def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
         benchmark_two_way=ss.get(W["benchmark_two_way"]),
         euc_share=float(ss[W["euc_share"]]) / 100.0,
         savings_cap=pct_or_none(W["savings_cap"]) if rules.program == "NGACO" else stored.savings_cap,
+        # a simulated REACH/LEAD outcome carries its calibrated benchmark level as a discount;
+        # the student's own numbers use the catalog's discount
         benchmark_discount=(pct_or_none(W["benchmark_discount"]) if rules.program == "NGACO"
-                            else stored.benchmark_discount),
+                            else (stored.benchmark_discount if state["outcome"] != OWN else None)),
+        higher_spending=(bool(ss.get(W["higher_spending"], stored.higher_spending)) if rules.program == "LEAD"
+                         else stored.higher_spending),
     )
     state["inputs"] = dataclasses.asdict(inputs)
     return inputs
@@ -484,7 +494,10 @@ def main() -> None:
     st.caption(cat.tracks[track].summary)
     _source_caption(track, year)
 
-    rules = wt.rules_for(track, year)
+    rules = wt.rules_for(track, year, get_scenario().variant)
+    if rules.proposed:
+        st.caption("The scenario applies the CY2027 proposed rule (PROPOSED, not final law): "
+                   + ", ".join(p.replace("_", " ") for p in rules.proposed) + ".")
     left, right = st.columns([4, 7], gap="large")
     with left:
         st.markdown("#### The ACO's year")

@@ -1,6 +1,7 @@
 """Every assumption behind a scenario's numbers that is not regulation text, in one table.
 
-Catalog values labelled SEC (a secondary source) or INF (inferred) are assumptions: the
+Catalog values labelled SEC (a secondary source), INF (inferred) or PROPOSED (the CY2027
+proposed rule, when the scenario switches it on) are assumptions: the
 table lists each one the scenario's tracks use, with its citation, and whether it can be
 changed as a what-if (``TrackChoice.overrides``). The modelling choices of the Monte Carlo
 engine itself are listed too, so that a reader sees everything that is not a quoted rule.
@@ -29,9 +30,11 @@ MODEL_ASSUMPTIONS: tuple[tuple[str, str, str], ...] = (
      "gap), with the loss protection of 42 CFR 425.652(b)(5).", "INF"),
     ("ACPT loss protection", "The minimum loss rate is tested again against the two-way "
      "benchmark (the regulation says only 'responsibility for sharing losses').", "INF"),
-    ("NGACO and REACH benchmarks", "Trended prospectively from the year-1 benchmark; the "
-     "discount and quality withhold come off that benchmark. Regional and health-equity "
-     "adjustments are not modelled.", "INF"),
+    ("NGACO, REACH and LEAD benchmarks", "Trended prospectively from the year-1 benchmark; "
+     "REACH's and LEAD's level is set from CMS's REACH PY2023 results (LEAD has none yet); the "
+     "discount (LEAD Global: by spending class) and LEAD's unearned quality withhold come off "
+     "that benchmark. Regional and health-equity adjustments are not modelled in one agreement "
+     "(the ten-year horizon models LEAD's base and MSSP's rebasing).", "INF"),
     ("Quality", "Quality score ~ Normal(mean, SD) clipped to 0-1 each year; the standard is met "
      "with the stated chance, and failing it the alternative standard with its chance.", "INF"),
     ("Rules outside a track's years", "A track simulated in years it did not run uses the "
@@ -63,7 +66,7 @@ def assumption_table(scenario: Scenario) -> pd.DataFrame:
     for choice in scenario.tracks:
         for yp in plan(choice, scenario):
             for name, ref, conf in yp.rules.sources:
-                if conf not in ("SEC", "INF"):
+                if conf not in ("SEC", "INF", "PROPOSED"):
                     continue
                 value = getattr(yp.rules, name, None)
                 key = (choice.key, name, repr(value))

@@ -26,18 +26,35 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 DATA_DIR = Path(os.environ.get("ACOSIM_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
 TRACKS_DIR = DATA_DIR / "tracks"
 
-Confidence = Literal["REG", "CMS", "SEC", "INF"]
+Confidence = Literal["REG", "CMS", "SEC", "INF", "PROPOSED"]
 CONFIDENCE_MEANING = {
     "REG": "read in the regulation text (42 CFR)",
     "CMS": "a CMS/CMMI document or CMS's published results",
     "SEC": "a secondary source (consultancy, law firm, trade press); an assumption to verify",
     "INF": "inferred from data or arithmetic, not a quoted rule; an assumption",
+    "PROPOSED": "in a proposed rule only, not final law (a named policy variant, off by default)",
+}
+
+#: Named policy variants: entries marked ``variant: NAME`` apply only when that variant is
+#: switched on (``Catalog.rules(..., variant=NAME)``), and win over the baseline entries for
+#: the same parameter. Every variant entry carries the confidence label PROPOSED, and only
+#: variant entries may (a proposal is not the law in force).
+VARIANTS = {
+    "CY2027_PROPOSAL": "CY2027 proposal",
 }
 
 QUALITY_MODES = ("none", "score_multiplier", "qps_gate", "qps_alt_sliding")
 MSR_MODES = ("size_scale", "elected", "none")
 LOSS_RATE_MODES = ("none", "fixed", "quality_scaled", "same_as_savings", "corridor")
 CAP_STAGES = ("after_sequestration", "on_gross")
+#: Where sequestration is taken: from the shared amount after the corridors or sharing rate
+#: (MSSP, REACH), or from the gross savings before the corridors (one reading of LEAD).
+SEQUESTRATION_STAGES = ("shared_amount", "gross")
+#: Where LEAD's administrative add-on is paid: as its own line outside the sharing
+#: calculation, or as a benchmark element that then passes through the corridors.
+ADD_ON_PLACEMENTS = ("outside_sharing", "in_benchmark")
+#: How the minimum-size test counts beneficiaries in the benchmark years.
+SIZE_TESTS = ("each_benchmark_year", "third_benchmark_year")
 #: How the benchmark is set: "retrospective" (MSSP: trended from history, updated after the
 #: year) or "prospective" (REACH and its successors: set before the year, with a discount).
 BENCHMARK_KINDS = ("retrospective", "prospective")
@@ -75,11 +92,16 @@ class _Entry(BaseModel):
     brackets: list[_Bracket] | None = None
     confidence: Confidence
     reference: str = Field(min_length=3)
+    variant: str | None = None
 
     @model_validator(mode="after")
     def _years(self) -> _Entry:
         if self.to_year is not None and self.to_year < self.from_year:
             raise ValueError(f"'to' {self.to_year} is before 'from' {self.from_year}")
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ValueError(f"unknown variant {self.variant!r}; known: {', '.join(VARIANTS)}")
+        if (self.variant is not None) != (self.confidence == "PROPOSED"):
+            raise ValueError("an entry of a policy variant has the confidence label PROPOSED, and only such an entry")
         return self
 
 
@@ -98,12 +120,14 @@ class _TrackMeta(BaseModel):
     first_year: int = Field(ge=2012, le=2040)
     last_year: int = Field(ge=2012, le=2040)
     summary: str
+    #: last agreement start year the track accepted (None: open through its last year)
+    last_agreement_start: int | None = Field(default=None, ge=2012, le=2040)
 
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["program", "tracks"]
-    program: Literal["MSSP", "NGACO", "REACH"]
+    program: Literal["MSSP", "NGACO", "REACH", "LEAD"]
     description: str | None = None
     tracks: dict[str, _TrackMeta] = Field(default_factory=dict)
     parameters: dict[str, _Parameter]
@@ -159,6 +183,15 @@ def _check_int(v: Any) -> str | None:
 def _check_percentile(v: Any) -> str | None:
     ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 100
     return None if ok else f"{v!r} is not a percentile (0-100)"
+
+
+def _check_fraction_or_null(v: Any) -> str | None:
+    return None if v is None else _check_fraction(v)
+
+
+def _check_points_or_null(v: Any) -> str | None:
+    ok = v is None or (isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 100)
+    return None if ok else f"{v!r} is not a score from 0 to 100 or null (not published)"
 
 
 def _check_elections(v: Any) -> str | None:
@@ -222,7 +255,30 @@ PARAMETER_CHECKS = {
     "msr_election_options": _check_elections,
     "minimum_assigned_beneficiaries": _check_int,
     "quality_standard_percentile": _check_percentile,
+    # LEAD (policy-2027.md section 1) and the settlement options it brings
+    "benchmark_discount_higher_spending": _check_fraction,
+    "admin_add_on": _check_fraction,
+    "admin_add_on_placement": _check_enum(ADD_ON_PLACEMENTS),
+    "sequestration_stage": _check_enum(SEQUESTRATION_STAGES),
+    "loss_corridors": _check_corridors,
+    "minimum_beneficiaries_high_needs": _check_int,
+    "minimum_beneficiaries_new_entrant": _check_int,
+    # MSSP under the CY2026 final rule and the CY2027 proposal (policy-2027.md section 2)
+    "minimum_beneficiaries_test": _check_enum(SIZE_TESTS),
+    "one_sided_years_limit": _check_int,
+    "health_equity_quality_bonus": _check_bool,
+    "quality_standard_score": _check_points_or_null,
+    "prior_savings_adjustment_share": _check_fraction,
+    "regional_weight_cap_lower": _check_fraction,
+    "acpt_guardrail_below": _check_fraction_or_null,
+    "acpt_guardrail_above": _check_fraction_or_null,
+    "prepaid_shared_savings": _check_bool,
 }
+
+#: Parameters resolved by the agreement's start year rather than the performance year (their
+#: descriptions say so): look them up with ``Catalog.lookup(name, track, start_year)``.
+BY_AGREEMENT_START = ("minimum_beneficiaries_test", "one_sided_years_limit", "acpt_guardrail_above",
+                      "prior_savings_adjustment_share", "regional_weight_cap_lower")
 
 
 # --------------------------------------------------------------------------- resolved rules
@@ -288,6 +344,24 @@ class TrackRules:
     msr_election_options: tuple[float | None, ...] | None = None
     minimum_assigned_beneficiaries: int | None = None
     quality_standard_percentile: float | None = None
+    benchmark_discount_higher_spending: float | None = None
+    admin_add_on: float = 0.0
+    admin_add_on_placement: str = "outside_sharing"
+    sequestration_stage: str = "shared_amount"
+    loss_corridors: tuple[Corridor, ...] | None = None
+    minimum_beneficiaries_high_needs: int | None = None
+    minimum_beneficiaries_new_entrant: int | None = None
+    minimum_beneficiaries_test: str | None = None
+    one_sided_years_limit: int | None = None
+    health_equity_quality_bonus: bool | None = None
+    quality_standard_score: float | None = None
+    prior_savings_adjustment_share: float | None = None
+    regional_weight_cap_lower: float | None = None
+    acpt_guardrail_below: float | None = None
+    acpt_guardrail_above: float | None = None
+    prepaid_shared_savings: bool | None = None
+    #: the policy variant these rules were resolved under (None: the law in force)
+    variant: str | None = field(default=None, compare=False)
     sources: tuple[tuple[str, str, str], ...] = field(default=(), compare=False, repr=False)
 
     @property
@@ -306,6 +380,18 @@ class TrackRules:
             if key == name:
                 return conf
         return ""
+
+    @property
+    def proposed(self) -> tuple[str, ...]:
+        """The parameters set by a proposed rule (confidence PROPOSED), in catalog order."""
+        return tuple(key for key, _ref, conf in self.sources if conf == "PROPOSED")
+
+    def discount_for(self, higher_spending: bool) -> float:
+        """The benchmark discount of an ACO of this spending class (LEAD Global: 3% for a
+        lower-spending ACO; the higher-spending schedule otherwise; one rate elsewhere)."""
+        if higher_spending and self.benchmark_discount_higher_spending is not None:
+            return self.benchmark_discount_higher_spending
+        return self.benchmark_discount
 
     def msr_for_size(self, n: Any):
         """Size-based MSR for ``n`` assigned beneficiaries (scalar or array)."""
@@ -341,10 +427,16 @@ class TrackInfo:
     last_year: int
     summary: str
     file: str
+    last_agreement_start: int | None = None
 
     @property
     def years(self) -> range:
         return range(self.first_year, self.last_year + 1)
+
+    def open_to(self, start_year: int) -> bool:
+        """Whether an agreement starting in ``start_year`` can take this track."""
+        last = self.last_agreement_start if self.last_agreement_start is not None else self.last_year
+        return self.first_year <= start_year <= last
 
 
 @dataclass
@@ -373,6 +465,11 @@ class Catalog:
         found = self.lookup(name, track, year)
         return name if found is None else " ".join(found[0].spec.description.split())
 
+    def unit(self, name: str) -> str:
+        """The unit of parameter ``name`` as the files give it ('' if unknown)."""
+        loaded = self._params.get(name)
+        return loaded[0].spec.unit if loaded else ""
+
     # -- resolution -------------------------------------------------------------------
     def _entries_for(self, name: str, track: str, program: str):
         for loaded in self._params.get(name, []):
@@ -385,27 +482,52 @@ class Catalog:
                     continue
                 yield loaded, i, entry
 
-    def lookup(self, name: str, track: str, year: int):
+    def lookup(self, name: str, track: str, year: int, variant: str | None = None):
         """The entry of parameter ``name`` in force for ``track`` in ``year``, or None.
 
-        Track-specific entries win over program-wide ones; among those, the latest ``from``.
+        Entries of the policy ``variant`` (when one is given) win over the law in force;
+        then track-specific entries over program-wide ones; among those, the latest ``from``.
+        Entries of other variants never apply.
         """
         info = self.tracks[track]
         best = None
         for loaded, _i, entry in self._entries_for(name, track, info.program):
+            if entry.variant is not None and entry.variant != variant:
+                continue
             if entry.from_year <= year and (entry.to_year is None or year <= entry.to_year):
-                rank = (entry.tracks is not None, entry.from_year)
+                rank = (entry.variant is not None, entry.tracks is not None, entry.from_year)
                 if best is None or rank > best[0]:
                     best = (rank, loaded, entry)
         return None if best is None else (best[1], best[2])
 
-    def rules(self, track: str, year: int) -> TrackRules:
-        """Resolve every parameter of ``track`` in performance year ``year``."""
+    def rules(self, track: str, year: int, variant: str | None = None) -> TrackRules:
+        """Resolve every parameter of ``track`` in performance year ``year`` (under the
+        named policy ``variant``, if given; see :data:`VARIANTS`)."""
         if track not in self.tracks:
             raise CatalogError(f"unknown track {track!r}; known: {', '.join(self.tracks)}")
-        return _rules_cached(self, track, int(year))
+        if variant is not None and variant not in VARIANTS:
+            raise CatalogError(f"unknown policy variant {variant!r}; known: {', '.join(VARIANTS)}")
+        return _rules_cached(self, track, int(year), variant)
 
-    def _resolve(self, track: str, year: int) -> TrackRules:
+    def variant_entries(self, variant: str) -> list[dict[str, Any]]:
+        """What a policy variant changes, as the files list it: one row per entry (parameter,
+        tracks or program, years, value, citation)."""
+        rows = []
+        for name, loaded_list in self._params.items():
+            for loaded in loaded_list:
+                for entry in loaded.spec.entries:
+                    if entry.variant == variant:
+                        rows.append({
+                            "parameter": name, "description": " ".join(loaded.spec.description.split()),
+                            "unit": loaded.spec.unit,
+                            "tracks": tuple(entry.tracks) if entry.tracks else None,
+                            "program": self._file_program[loaded.file],
+                            "from": entry.from_year, "to": entry.to_year, "value": entry.value,
+                            "reference": entry.reference, "confidence": entry.confidence,
+                        })
+        return rows
+
+    def _resolve(self, track: str, year: int, variant: str | None = None) -> TrackRules:
         info = self.tracks[track]
         if year not in info.years:
             raise CatalogError(
@@ -415,7 +537,7 @@ class Catalog:
         values: dict[str, Any] = {}
         sources = []
         for name in PARAMETER_CHECKS:
-            found = self.lookup(name, track, year)
+            found = self.lookup(name, track, year, variant)
             if found is None:
                 continue
             _loaded, entry = found
@@ -432,15 +554,16 @@ class Catalog:
             program=info.program,
             label=info.label,
             risk=info.risk,  # type: ignore[arg-type]
+            variant=variant,
             sources=tuple(sources),
             **{k: v for k, v in values.items() if k in _RULE_FIELDS},
         )
 
-    def program_parameter(self, program: str, name: str, year: int):
+    def program_parameter(self, program: str, name: str, year: int, variant: str | None = None):
         """A program-wide parameter value (e.g. MSSP sequestration) for ``year``, or None."""
         for track, info in self.tracks.items():
             if info.program == program:
-                found = self.lookup(name, track, year)
+                found = self.lookup(name, track, year, variant)
                 return None if found is None else _convert(name, found[1])
         return None
 
@@ -453,9 +576,9 @@ class Catalog:
         return set(self._params)
 
 
-@lru_cache(maxsize=512)
-def _rules_cached(catalog: Catalog, track: str, year: int) -> TrackRules:
-    return catalog._resolve(track, year)
+@lru_cache(maxsize=1024)
+def _rules_cached(catalog: Catalog, track: str, year: int, variant: str | None = None) -> TrackRules:
+    return catalog._resolve(track, year, variant)
 
 
 _REQUIRED_ALWAYS = ("max_share_rate", "quality_mode", "msr_mode", "loss_rate_mode", "sequestration_rate")
@@ -486,6 +609,8 @@ def _missing_parameters(info: TrackInfo, values: Mapping[str, Any]) -> list[str]
         need.append("loss_limit_benchmark")
     if mode == "corridor":
         need.append("corridors")
+    if values.get("admin_add_on") and values.get("admin_add_on_placement") is None:
+        need.append("admin_add_on_placement")
     missing += [k for k in need if k not in values]
     if not missing and mode == "quality_scaled" and values["loss_rate_floor"] > values["loss_rate_ceiling"]:
         missing.append("loss_rate_floor (above loss_rate_ceiling)")
@@ -497,7 +622,7 @@ def _convert(name: str, entry: _Entry) -> Any:
     if name == "msr_scale":
         return tuple(MsrBracket(b.min_n, b.max_n, b.msr_low, b.msr_high) for b in entry.brackets or [])
     v = entry.value
-    if name == "corridors":
+    if name in ("corridors", "loss_corridors"):
         return tuple(Corridor(b["upper"], float(b["share"])) for b in v)
     if name == "loss_limit_benchmark":
         return tuple(float(x) for x in (v if isinstance(v, list) else [v]))
@@ -555,7 +680,7 @@ def _validate_file(path: Path, raw: Any) -> _File:
             for t in entry.tracks or ["*"]:
                 if t != "*" and t not in spec.tracks:
                     raise CatalogError(f"{where}.tracks: unknown track {t!r} in this file")
-                key = (t, entry.from_year)
+                key = (t, entry.from_year, entry.variant)
                 if key in seen:
                     raise CatalogError(
                         f"{where}: overlaps entries[{seen[key]}] (same track {t} and 'from' year)"
@@ -570,6 +695,8 @@ def _check_overlap(where: str, entries: list[_Entry], i: int) -> None:
     a_end = a.to_year if a.to_year is not None else math.inf
     for j in range(i):
         b = entries[j]
+        if a.variant != b.variant:
+            continue
         common = set(a.tracks or ["*"]) & set(b.tracks or ["*"])
         if not common:
             continue
@@ -612,13 +739,15 @@ def _load_cached(directory: str) -> Catalog:
                 raise CatalogError(f"{path.name}: tracks.{code}: already defined in {tracks[code].file}")
             tracks[code] = TrackInfo(
                 code, meta.label, meta.short_label, spec.program, meta.risk, meta.first_year, meta.last_year,
-                meta.summary, path.name,
+                meta.summary, path.name, meta.last_agreement_start,
             )
         for pname, param in spec.parameters.items():
             params.setdefault(pname, []).append(_LoadedParam(pname, path.name, param))
     catalog = Catalog(tracks, params, file_program)
     for code, year in catalog.track_years():
         catalog.rules(code, year)  # every (track, year) must resolve; raises CatalogError
+        for variant in VARIANTS:
+            catalog.rules(code, year, variant)
     return catalog
 
 

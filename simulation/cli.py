@@ -105,7 +105,7 @@ def _load_plugins() -> None:
     """Import the modules that define further sub-commands (they register on import)."""
     import importlib
 
-    for mod in ("reconcile", "scenario", "montecarlo", "calibration", "realdata", "data"):
+    for mod in ("reconcile", "scenario", "montecarlo", "calibration", "realdata", "data", "settle"):
         try:
             importlib.import_module(f".{mod}_cli", __package__)
         except ModuleNotFoundError as exc:

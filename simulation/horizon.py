@@ -95,10 +95,13 @@ class PathResult:
     shared_savings: np.ndarray
     shared_losses: np.ndarray
     steps: dict[str, np.ndarray] = field(default_factory=dict)
+    #: LEAD's administrative add-on paid outside the sharing (higher-spending ACO), (trials, years)
+    add_on: np.ndarray | None = None
 
     @property
     def earned(self) -> np.ndarray:
-        return self.shared_savings - self.shared_losses
+        e = self.shared_savings - self.shared_losses
+        return e if self.add_on is None else e + self.add_on
 
 
 @dataclass
@@ -156,14 +159,17 @@ def _agreement(s: Scenario, start: int, years: int, first: bool) -> Scenario:
 
 def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = None, trials: int | None = None,
                      seed: int | None = None, region_ratio: float = 1.0, national_ratio: float | None = None,
-                     regional_count: int | None = None, psa_proposal: bool = False, lead_class: str = "auto",
+                     regional_count: int | None = None, psa_proposal: bool | None = None, lead_class: str = "auto",
                      lead_former_mssp: bool = False, discount_rate: float | None = None,
                      cash_lag: int | None = None, years: int | None = None) -> HorizonResult:
     """Simulate every path over the horizon on the same futures. ``region_ratio``: the
     region's per-capita spending relative to the ACO's historical (counterfactual) spending;
     ``national_ratio`` likewise for national spending (default: the region's);
     ``regional_count``: which regional adjustment the renewal is (default 2 for a first
-    agreement, else 3); ``lead_class``: auto (from region_ratio), lower or higher."""
+    agreement, else 3); ``psa_proposal``: the CY2027 proposed 75% PSA (default: the scenario's
+    ``market.cy2027_proposal`` switch); ``lead_class``: auto (from region_ratio), lower or higher."""
+    if psa_proposal is None:
+        psa_proposal = scenario.market.cy2027_proposal
     rr = rebasing.load_rebasing_rules()
     h = rr.horizon
     years = h["years"] if years is None else years
@@ -354,9 +360,13 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
             info = catalog.tracks[code]
             first_year = rebasing.load_rebasing_rules().horizon["first_year"]
             rules = catalog.rules(code, min(max(first_year + t, info.first_year), info.last_year))
-            # the kernel applies the discount (this year's, by spending class) and the withhold
+            # the kernel applies the catalog's discount (this year's, by spending class; the same
+            # values as rebasing.yaml's, tested), the withhold, the corridors and the add-on
             st = settle(rules, updated, d.spending[t], float(s.aco.beneficiaries), quality_score=d.quality[t],
                         qps_met=d.qps[t], alt_qps_met=d.alt[t], agreement_year=t + 1,
-                        benchmark_discount=disc, detail=False)
+                        higher_spending=~lower, detail=False)
             pr.shared_savings[cols, t] = st.shared_savings
             pr.shared_losses[cols, t] = st.shared_losses
+            if pr.add_on is None:
+                pr.add_on = np.zeros_like(pr.shared_savings)
+            pr.add_on[cols, t] = st.admin_add_on

@@ -15,8 +15,9 @@ The model, per trial i and agreement year t (year index 0 is the first performan
   :mod:`simulation.noise` (shock year multiplies its standard deviation)
 * benchmarks: MSSP updates retrospectively, B = B0 * C; agreements from 2024 blend one third
   ACPT into each year's growth, B = B0 * C * prod_{s=0..t} (1 + a_is / 3), with the two-way
-  benchmark B0 * C for the loss protection (42 CFR 425.652(b)); NGACO and REACH trend
-  prospectively, B = B0 * C * P
+  benchmark B0 * C for the loss protection (42 CFR 425.652(b)); under the CY2027 proposal
+  (PROPOSED) each year's ACPT error a_is is first held inside the catalog's guardrails;
+  NGACO, REACH and LEAD trend prospectively, B = B0 * C * P
 * quality score ~ Normal(mean, sd) clipped to [0, 1]; QPS met with probability p; if not,
   the alternative QPS with probability p_alt
 * costs: operating cost each year, start-up in year 1, and the participants' own revenue
@@ -42,8 +43,15 @@ from scipy import optimize
 
 from .catalog import TrackRules, load_catalog
 from .noise import noise_sd
-from .scenario import MSR_CHOICES, Scenario, TrackChoice, eligibility_notes, track_sequence
-from .settlement import Row, prepare_batch, run_batch
+from .scenario import (
+    MSR_CHOICES,
+    Scenario,
+    TrackChoice,
+    eligibility_notes,
+    policy_notes,
+    track_sequence,
+)
+from .settlement import Row, is_higher_spending, prepare_batch, run_batch
 from .stats import quantiles_of_sorted
 
 CHUNK = 50_000  # trials settled per chunk; bounds memory, and lets the next chunk draw while one settles
@@ -159,7 +167,9 @@ def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
     gap = z["gap"]
     gap *= m.prospective_gap_sd
     gap += m.prospective_gap_mean
-    acpt_index = _cumprod_years(gap / 3.0 + 1.0)
+    rails = _acpt_guardrails(s.aco.agreement_start_year, years, s.variant)
+    held = gap if rails is None else np.clip(gap, rails[0][:, None], rails[1][:, None])
+    acpt_index = _cumprod_years(held / 3.0 + 1.0)
     gap += 1.0
     gap_index = _cumprod_years(gap)
     mult = np.ones(years)
@@ -183,6 +193,27 @@ def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
 
 
 # --------------------------------------------------------------------------- rules
+
+
+@lru_cache(maxsize=64)
+def _acpt_guardrails(start: int, years: int, variant: str | None):
+    """Per-year (low, high) bounds on the ACPT's error against the realised trend for an MSSP
+    agreement starting in ``start`` (2024+: the ACPT is blended in), or None where the catalog
+    has no guardrail (the law in force). The floor is resolved by performance year, the
+    ceiling by the agreement's start year (data/tracks/mssp_program.yaml)."""
+    if variant is None or start < 2024:
+        return None
+    catalog = load_catalog()
+    above = catalog.program_parameter("MSSP", "acpt_guardrail_above", start, variant)
+    lo = np.full(years, -np.inf)
+    hi = np.full(years, np.inf if above is None else float(above))
+    for t in range(years):
+        below = catalog.program_parameter("MSSP", "acpt_guardrail_below", start + t, variant)
+        if below is not None:
+            lo[t] = -float(below)
+    if np.isinf(lo).all() and np.isinf(hi).all():
+        return None
+    return lo, hi
 
 
 def _rules_year(code: str, year: int) -> tuple[int, bool]:
@@ -215,7 +246,7 @@ def plan(choice: TrackChoice, scenario: Scenario) -> list[YearPlan]:
     catalog = load_catalog()
     for code, year in zip(track_sequence(choice, scenario), scenario.years, strict=True):
         used, carried = _rules_year(code, year)
-        rules = _apply_overrides(catalog.rules(code, used), choice.overrides)
+        rules = _apply_overrides(catalog.rules(code, used, scenario.variant), choice.overrides)
         out.append(YearPlan(code, rules, carried))
     return out
 
@@ -259,16 +290,20 @@ def _job_inputs(choice: TrackChoice, yp: YearPlan, s: Scenario, t: int, rows: di
             kw["msr"] = math.nan if msr is None else msr
     else:
         kw["benchmark"] = rows["prospective"]
+        if yp.rules.program == "LEAD":  # the spending class sets LEAD's discount and add-on
+            kw["higher_spending"] = bool(is_higher_spending(aco.spending_vs_region))
         if yp.rules.program == "NGACO":
             kw["savings_cap"] = choice.ngaco_cap
             kw["benchmark_discount"] = choice.ngaco_discount
         elif yp.rules.benchmark_kind == "prospective" and yp.rules.benchmark_calibration:
             # [INF] the benchmark's level fitted on REACH results (calibration_reach), applied
-            # as a factor on the pre-discount benchmark: B x k x (1 - d) = B x (1 - d')
+            # as a factor on the pre-discount benchmark: B x k x (1 - d) = B x (1 - d'); LEAD's
+            # d is the discount of the ACO's spending class
             from .calibration_reach import benchmark_factor
 
             k = benchmark_factor(yp.rules.benchmark_calibration)
-            kw["benchmark_discount"] = 1.0 - k * (1.0 - yp.rules.benchmark_discount)
+            d = yp.rules.discount_for(kw.get("higher_spending", False))
+            kw["benchmark_discount"] = 1.0 - k * (1.0 - d)
     return kw
 
 
@@ -443,7 +478,7 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
             run_batch(batch, x, earned2d, ci * CHUNK)
             del d, x
     year_means = {name: sums[k * years:(k + 1) * years] / n for k, name in enumerate(names)}
-    notes = {key: eligibility_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
+    notes = {key: eligibility_notes(c, s) + policy_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(
         scenario=s, seed=s.seed, keys=keys, choices=list(s.tracks), plans=plans,
         years=s.years, earned_tyk=earned, costs_yt=costs, draws=first,

@@ -203,7 +203,7 @@ NAACOS_SOURCE = ("NAACOS national ACO survey of the 2012–2013 MSSP ACOs (press
                  "first-year start-up costs averaged $2.0M (range $0.3M–$6.7M), and an ACO risks "
                  "about $3.5M over its first two years")
 NAACOS_YEAR2_COST = 1_500_000.0  # $3.5M over two years minus the $2.0M first year
-START_YEAR = 2026                # the agreement the archetypes are set up for
+START_YEAR = 2027                # the agreement the archetypes are set up for (the 2027 decision)
 BASE_YEAR = 2023                 # the CMS results the archetypes are drawn from
 
 

@@ -164,8 +164,9 @@ class AcoProfile(_Model):
     first_agreement: bool = Field(
         True, description="This is the ACO's first MSSP agreement: in its first year, complete quality reporting alone meets the quality standard.",
         json_schema_extra={"unit": "yes/no", "label": "First agreement"})
-    agreement_start_year: int = _f(2026, 2012, 2035, "year", "Agreement start year",
-                                   "First performance year. Rules after the last year in the catalog are carried forward and flagged.")
+    agreement_start_year: int = _f(2027, 2012, 2035, "year", "Agreement start year",
+                                   "First performance year (the decision on the table: agreements starting 1 January 2027). "
+                                   "Rules after the last year in the catalog are carried forward and flagged.")
     agreement_years: int = _f(5, 1, 6, "years", "Agreement length", "Performance years simulated (MSSP agreements run 5 years).")
     spending_vs_region: float = _f(0.95, 0.5, 1.5, "share of regional spending", "Historical spending vs region",
                                    "The ACO's historical spending per beneficiary as a share of its region's (0.95 = 5% below). "
@@ -224,6 +225,12 @@ class Market(_Model):
                                      "A prospective trend (the ACPT in 2024+ MSSP benchmarks; NGACO and REACH) minus the trend that actually happens; positive favours the ACO.")
     prospective_gap_sd: float = _f(0.01, 0, 0.05, "per year", "Prospective trend error (spread)",
                                    "Uncertainty of that gap each year.")
+    cy2027_proposal: bool = Field(
+        False, description="PROPOSED, not final law: apply the CY2027 physician fee schedule proposed rule "
+        "(CMS-1848-P) to every track it touches - BASIC Level E shares 60% of savings, the ACPT is held "
+        "within -1.0/+1.5 points of national growth, the prior savings adjustment is 75%, ENHANCED's "
+        "regional weight is at most 35%, prepaid shared savings end. Off: the law in force (the CY2026 rule).",
+        json_schema_extra={"unit": "yes/no", "label": "CY2027 proposed rule (PROPOSED)"})
 
 
 
@@ -245,6 +252,7 @@ OVERRIDABLE = (
     "max_share_rate", "savings_cap", "shared_loss_rate", "loss_rate_quality_coefficient",
     "loss_rate_floor", "loss_rate_ceiling", "loss_limit_revenue", "loss_limit_benchmark",
     "sequestration_rate", "benchmark_discount", "quality_withhold",
+    "benchmark_discount_higher_spending", "admin_add_on",
 )
 
 MsrChoice = Literal["size", "0", "0.5", "1.0", "1.5", "2.0"]
@@ -323,10 +331,11 @@ class TrackChoice(_Model):
         return load_catalog().tracks[self.track].risk == "two_sided"
 
 
+#: What an ACO entering on 1 January 2027 compares: the tracks open to it. The legacy tracks
+#: (Track 1-3, NGACO, REACH) stay in the catalog, selectable for history and teaching.
 DEFAULT_TRACKS = (
     "BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E", "ENHANCED", GLIDE,
-    "TRACK_1", "TRACK_1_PLUS", "TRACK_2", "TRACK_3", "NGACO_A", "NGACO_B",
-    "REACH_PROFESSIONAL", "REACH_GLOBAL",
+    "LEAD_PROFESSIONAL", "LEAD_GLOBAL",
 )
 
 
@@ -374,6 +383,11 @@ class Scenario(_Model):
     def years(self) -> list[int]:
         start = self.aco.agreement_start_year
         return list(range(start, start + self.aco.agreement_years))
+
+    @property
+    def variant(self) -> str | None:
+        """The catalog's policy variant in force (None: the law in force)."""
+        return "CY2027_PROPOSAL" if self.market.cy2027_proposal else None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -504,15 +518,74 @@ def track_sequence(choice: TrackChoice, scenario: Scenario) -> list[str]:
     """The catalog track code in force in each agreement year for ``choice`` (glide path aware).
 
     BASIC glide path (42 CFR 425.600(a)(4)): one level a year from the start level to E;
-    'stay at A' keeps Level A for a 2024+ agreement.
+    'stay at A' keeps Level A for a 2024+ agreement. One-sided years (A, B) stop at the
+    catalog's ``one_sided_years_limit`` for the agreement's start year (5 for agreements from
+    2027, CY2026 PFS final rule); the ACO then takes Level E.
     """
     n = scenario.aco.agreement_years
     if choice.track != GLIDE:
         return [choice.track] * n
     if choice.stay_at_a:
-        return ["BASIC_A"] * n
-    first = BASIC_LEVELS.index(choice.glide_start)
-    return [f"BASIC_{BASIC_LEVELS[min(first + k, 4)]}" for k in range(n)]
+        seq = ["BASIC_A"] * n
+    else:
+        first = BASIC_LEVELS.index(choice.glide_start)
+        seq = [f"BASIC_{BASIC_LEVELS[min(first + k, 4)]}" for k in range(n)]
+    found = load_catalog().lookup("one_sided_years_limit", "BASIC_A", scenario.aco.agreement_start_year)
+    limit = n if found is None else found[1].value
+    one_sided = 0
+    for k, code in enumerate(seq):
+        if code in ("BASIC_A", "BASIC_B"):
+            one_sided += 1
+            if one_sided > limit:
+                seq[k] = "BASIC_E"
+    return seq
+
+
+#: Short names of the parameters a policy variant changes that a one-agreement simulation
+#: applies (the others - the prior savings adjustment and regional weight at renewal,
+#: prepaid shared savings - are in the catalog and the ten-year horizon).
+_VARIANT_WORDS = {
+    "max_share_rate": "maximum sharing rate",
+    "acpt_guardrail_below": "ACPT floor below national growth",
+    "acpt_guardrail_above": "ACPT ceiling above national growth",
+}
+
+
+def _shown_value(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float) and 0 <= v <= 1:
+        return f"{v * 100:.4g}%"
+    return str(v)
+
+
+def policy_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
+    """What the scenario's policy variant (the CY2027 proposed rule) changes in the simulation
+    of ``choice``, labelled PROPOSED; empty under the law in force."""
+    variant = scenario.variant
+    if variant is None:
+        return []
+    from .catalog import VARIANTS
+
+    catalog = load_catalog()
+    changed: dict[str, tuple[Any, Any, list[int]]] = {}
+    for code, year in zip(track_sequence(choice, scenario), scenario.years, strict=True):
+        info = catalog.tracks[code]
+        used = min(max(year, info.first_year), info.last_year)
+        new, old = catalog.rules(code, used, variant), catalog.rules(code, used)
+        for name in new.proposed:
+            if name in _VARIANT_WORDS and getattr(new, name) != getattr(old, name):
+                entry = changed.setdefault(name, (getattr(old, name), getattr(new, name), []))
+                entry[2].append(year)
+    if not changed:
+        return []
+    parts = []
+    for name, (old, new, years) in changed.items():
+        span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
+        parts.append(f"{_VARIANT_WORDS[name]} {_shown_value(new)} instead of {_shown_value(old)} ({span})")
+    return [f"{VARIANTS[variant]} [PROPOSED, not final law]: " + "; ".join(parts) + "."]
 
 
 def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:

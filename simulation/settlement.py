@@ -7,9 +7,10 @@ ACO and returns it as an ordered list of :class:`Step` (label, amount, citation,
 for the walkthrough page and the exports; it never re-implements a rule.
 
 Order of operations (settlement-rules.md section 0): performance benchmark (discount and
-quality withhold for REACH/NGACO) -> gross savings or losses -> MSR/MLR test -> final
+quality withhold for REACH/NGACO/LEAD) -> gross savings or losses -> MSR/MLR test -> final
 sharing or loss rate (quality) -> cap or loss limit -> sequestration (savings only) ->
-extreme-and-uncontrollable-circumstances reduction (losses only).
+extreme-and-uncontrollable-circumstances reduction (losses only) -> LEAD's administrative
+add-on for a higher-spending ACO (a payment outside the sharing, where the catalog places it).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Settlement:
     """Arrays (all the broadcast shape of the inputs) describing each ACO's settlement.
 
     Money is in dollars, totals over the ACO; rates are fractions. ``earned`` is shared
-    savings paid minus shared losses owed (negative when the ACO owes CMS). ``share_rate`` is
+    savings paid minus shared losses owed plus any administrative add-on paid outside the
+    sharing (LEAD; negative when the ACO owes CMS). ``share_rate`` is
     the rate applied to savings actually paid (0 when none are); ``quality_share_rate`` is the
     final sharing rate quality earns whether or not savings are paid (maximum rate x quality
     factor, 0 when the quality standard is missed; before the low-revenue halving) - the rate
@@ -62,6 +64,7 @@ class Settlement:
     euc_reduction: np.ndarray
     shared_losses: np.ndarray
     acpt_protection: np.ndarray
+    admin_add_on: np.ndarray
     earned: np.ndarray
 
     def row(self, i: int | tuple = 0) -> dict[str, float]:
@@ -78,6 +81,7 @@ _FIELDS = (
     "met_mlr", "low_revenue_exception", "share_rate", "savings_before_cap", "sequestration",
     "savings_cap", "shared_savings", "loss_rate", "loss_base", "losses_before_limit",
     "loss_limit", "euc_reduction", "shared_losses", "acpt_protection", "quality_share_rate",
+    "admin_add_on",
 )
 _BOOL_FIELDS = {"met_msr", "met_mlr", "low_revenue_exception", "acpt_protection"}
 _QUALITY = {"none": 0, "score_multiplier": 1, "qps_gate": 2, "qps_alt_sliding": 3}
@@ -91,7 +95,7 @@ def _opt(x: float | None) -> float:
 
 
 _MAX_LIMITS = 3  # loss limit steps by agreement year (Track 2 has three)
-_MAX_BANDS = 6   # risk corridor bands (REACH has four)
+_MAX_BANDS = 6   # risk corridor bands (REACH and LEAD have four)
 
 
 @lru_cache(maxsize=1024)
@@ -99,13 +103,15 @@ def _rule_arrays(rules: TrackRules):
     """The track's rules as the flat numbers the compiled kernel takes.
 
     Returns ``p`` (scalars, see the layout in :func:`_elem`), the loss limits by agreement
-    year padded to :data:`_MAX_LIMITS`, the corridors padded to :data:`_MAX_BANDS` bands
-    (padding bands are empty: upper = lower = inf, share 0) and the MSR scale rows.
+    year padded to :data:`_MAX_LIMITS`, the savings and the loss corridors padded to
+    :data:`_MAX_BANDS` bands (padding bands are empty: upper = lower = inf, share 0; the loss
+    corridors are the savings corridors unless the track has its own) and the MSR scale rows.
     """
     scale = rules.msr_scale or ()
     corr = rules.corridors or ()
+    lcorr = rules.loss_corridors or corr
     steps = tuple(rules.loss_limit_benchmark or ())
-    if len(steps) > _MAX_LIMITS or len(corr) > _MAX_BANDS:
+    if len(steps) > _MAX_LIMITS or len(corr) > _MAX_BANDS or len(lcorr) > _MAX_BANDS:
         raise ValueError(f"{rules.track} {rules.year}: too many loss-limit steps or corridor bands")
     p = np.array([
         rules.max_share_rate,
@@ -128,14 +134,20 @@ def _rule_arrays(rules: TrackRules):
         float(rules.minimum_assigned_beneficiaries or 0),
         1.0 if rules.risk == "two_sided" else 0.0,
         float(len(steps)),
+        _opt(rules.benchmark_discount_higher_spending),
+        rules.admin_add_on,
+        1.0 if rules.admin_add_on_placement == "in_benchmark" else 0.0,
+        1.0 if rules.sequestration_stage == "gross" else 0.0,
     ])
     limits = np.zeros(_MAX_LIMITS)
     for k in range(_MAX_LIMITS):
         limits[k] = steps[min(k, len(steps) - 1)] if steps else np.inf
-    corr_arr = np.zeros((_MAX_BANDS, 2))
-    corr_arr[:, 0] = np.inf
+    corr_arr = np.zeros((2, _MAX_BANDS, 2))
+    corr_arr[:, :, 0] = np.inf
     for k, c in enumerate(corr):
-        corr_arr[k] = (np.inf if c.upper is None else c.upper, c.share)
+        corr_arr[0, k] = (np.inf if c.upper is None else c.upper, c.share)
+    for k, c in enumerate(lcorr):
+        corr_arr[1, k] = (np.inf if c.upper is None else c.upper, c.share)
     scale_arr = np.array(
         [[b.min_n, b.max_n if b.max_n is not None else b.min_n + 1, b.msr_low, b.msr_high] for b in scale],
         dtype=float,
@@ -175,11 +187,12 @@ def _corridor(corr, rate):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el, rev, low, start,
-          ayear, euc_v, b2, cap_frac, disc, size_based):
-    """Settle one element from its 19 input values: the 22 values of ``_FIELDS`` in order
-    (booleans as 0/1). ``p``, ``limits`` and ``corr`` are tuples (not arrays, which the
-    compiled loop would reference-count at every call).
+def _elem(p, limits, corr, lcorr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el, rev, low, start,
+          ayear, euc_v, b2, cap_frac, disc, hs, size_based):
+    """Settle one element from its 20 input values: the 23 values of ``_FIELDS`` in order
+    (booleans as 0/1). ``p``, ``limits``, ``corr`` and ``lcorr`` (the savings and the loss
+    corridors) are tuples (not arrays, which the compiled loop would reference-count at
+    every call).
 
     Straight-line code: the track's modes are selected with conditional expressions that
     do not depend on the data, and data-dependent tests are combined with & and | and
@@ -188,7 +201,10 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
     cap, 6 cap on gross, 7 fixed loss rate, 8-10 loss-rate coefficient/floor/ceiling, 11
     revenue loss limit, 12 low-revenue exception from year, 13 ACPT protection from year,
     14 first-year reporting standard, 15 benchmark discount, 16 quality withhold, 17
-    minimum beneficiaries, 18 two-sided, 19 number of loss-limit steps.
+    minimum beneficiaries, 18 two-sided, 19 number of loss-limit steps, 20 benchmark
+    discount of a higher-spending ACO (NaN: the same as 15), 21 administrative add-on
+    (share of the benchmark, higher-spending ACOs), 22 add-on inside the benchmark (else paid
+    outside the sharing), 23 sequestration on gross savings (else on the shared amount).
     """
     top = p[0]
     qmode = p[1]
@@ -206,10 +222,18 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
     q = 1.0 if fy else q
     qps = (qps_v > 0.5) | fy
     alt = alt_v > 0.5
-    # 1. performance benchmark (NGACO/REACH discount and unearned quality withhold)
-    disc = p[15] if disc != disc else disc
-    factor = 1.0 - disc - withhold * (1.0 - q)
+    # 1. performance benchmark (NGACO/REACH/LEAD discount, by spending class where the track
+    # has two, and the unearned quality withhold taken from the discounted benchmark:
+    # B x (1 - d) x (1 - w (1 - q)), policy-2027.md section 1.11)
+    higher = hs > 0.5
+    disc_class = p[20] if higher & (p[20] == p[20]) else p[15]
+    disc = disc_class if disc != disc else disc
+    factor = (1.0 - disc) * (1.0 - withhold * (1.0 - q))
     bench_total = b * factor * years
+    add_on = b * years * p[21] if higher else 0.0  # LEAD's add-on, on the benchmark before the discount
+    in_bench = p[22] > 0.5
+    bench_total = bench_total + add_on if in_bench else bench_total
+    add_on_paid = 0.0 if in_bench else add_on
     exp_total = e * years
     gross = bench_total - exp_total
     rate = gross / bench_total if bench_total > 0 else 0.0
@@ -244,6 +268,8 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
     base = kept if lmode == 4 else (on_gross_base if on_gross else gross * share)
     before_cap = base * paid
     seq_amt = before_cap * seq
+    if (p[23] > 0.5) & (lmode == 4):  # sequestration on gross savings, before the corridors
+        seq_amt = (kept - _corridor(corr, max(rate, 0.0) * (1.0 - seq)) * bench_total) * paid
     # CMS caps the sequestered payment (PUF: min(gen x rate x 0.98, cap x benchmark))
     capped = min(before_cap - seq_amt, cap_amt)
     shared_savings = before_cap - seq_amt if (lmode == 4) | on_gross else capped
@@ -258,7 +284,7 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
     loss = loss2 if acpt else loss
     met_mlr = met_mlr & ~(acpt & (rate2 < mlr - 1e-12))  # [INF] MLR re-tested on the 2-way benchmark
     lr_quality = min(max(1.0 - p[8] * q_loss, p[9]), p[10])
-    lr_corridor = _corridor(corr, -rate) / -rate if (lmode == 4) & (rate < 0) else 0.0
+    lr_corridor = _corridor(lcorr, -rate) / -rate if (lmode == 4) & (rate < 0) else 0.0
     lrate = p[7] if lmode == 1 else (lr_quality if lmode == 2 else (top if lmode == 3 else (
         lr_corridor if lmode == 4 else 0.0)))
     loss_base = loss * met_mlr
@@ -284,7 +310,7 @@ def _elem(p, limits, corr, b, e, n, years, q, qps_v, alt_v, fy_v, msr_el, mlr_el
         shared_losses = 0.0
     return (bench_total, exp_total, gross, rate, msr, mlr, 1.0 * met_msr, 1.0 * met_mlr,
             1.0 * exception, share * paid, before_cap, seq_amt, cap_amt, shared_savings, lrate,
-            loss_base, before_limit, limit, euc, shared_losses, 1.0 * acpt, quality_share)
+            loss_base, before_limit, limit, euc, shared_losses, 1.0 * acpt, quality_share, add_on_paid)
 
 
 _BLOCK = 4096  # elements per inner pass
@@ -310,10 +336,11 @@ def _kernel(m, P, LIM, CORR, SCALE, NSCALE, x, xs, idx, out, what, orow, col0):
     Results go to row ``orow[j]`` of ``out`` (what = 1), from column ``col0`` on, so the
     caller's result array can be written in place.
 
-    Job j is a track's rules (row j of P, LIM, CORR, SCALE) with its 18 inputs, each a row
-    of ``x`` (``idx[j, k] >= 0``) or a constant of ``xs``. ``what`` says what is written:
-    0 savings and losses (``out`` is (2J, m)), 1 savings minus losses (``out`` (J, m)),
-    2 every field of ``_FIELDS`` for job 0 (``out`` (22, m)).
+    Job j is a track's rules (row j of P, LIM, CORR (savings and loss corridors), SCALE)
+    with its 19 inputs, each a row of ``x`` (``idx[j, k] >= 0``) or a constant of ``xs``.
+    ``what`` says what is written: 0 savings, losses and the add-on (``out`` is (3J, m)),
+    1 savings minus losses plus the add-on (``out`` (J, m)), 2 every field of ``_FIELDS``
+    for job 0 (``out`` (23, m)).
     """
     n_jobs = P.shape[0]
     span = (m + _SPLIT - 1) // _SPLIT
@@ -323,17 +350,18 @@ def _kernel(m, P, LIM, CORR, SCALE, NSCALE, x, xs, idx, out, what, orow, col0):
         c1 = min(m, c0 + span)
         if c0 >= c1:
             continue
-        p = _tuple20(P[j])
+        p = _tuple24(P[j])
         limits = (LIM[j, 0], LIM[j, 1], LIM[j, 2])
-        corr = _tuple12(CORR[j])
+        corr = _tuple12(CORR[j, 0])
+        lcorr = _tuple12(CORR[j, 1])
         scale = SCALE[j, : NSCALE[j]]
-        buf = np.empty((19, _BLOCK))
-        for k in range(18):
+        buf = np.empty((20, _BLOCK))
+        for k in range(19):
             if idx[j, k] < 0:
                 buf[k, :] = xs[-idx[j, k] - 1, 0]
         fixed_n = idx[j, 2] < 0  # one beneficiary count for the whole job: look it up once
         if fixed_n:
-            buf[18, :] = _size_msr(scale, xs[-idx[j, 2] - 1, 0])
+            buf[19, :] = _size_msr(scale, xs[-idx[j, 2] - 1, 0])
         for i0 in range(c0, c1, _BLOCK):
             i1 = min(c1, i0 + _BLOCK)
             a0 = _view(x, xs, idx, buf, j, 0, i0, i1)
@@ -354,39 +382,42 @@ def _kernel(m, P, LIM, CORR, SCALE, NSCALE, x, xs, idx, out, what, orow, col0):
             a15 = _view(x, xs, idx, buf, j, 15, i0, i1)
             a16 = _view(x, xs, idx, buf, j, 16, i0, i1)
             a17 = _view(x, xs, idx, buf, j, 17, i0, i1)
-            size = buf[18][: i1 - i0]
+            a18 = _view(x, xs, idx, buf, j, 18, i0, i1)
+            size = buf[19][: i1 - i0]
             if not fixed_n:
                 for i in range(i1 - i0):
                     size[i] = _size_msr(scale, a2[i])
             if what == 1:
                 dst = out[orow[j]][col0 + i0: col0 + i1]
                 for i in range(i1 - i0):
-                    r = _elem(p, limits, corr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i],
-                              a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
-                              a15[i], a16[i], a17[i], size[i])
-                    dst[i] = r[13] - r[19]
+                    r = _elem(p, limits, corr, lcorr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i],
+                              a6[i], a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
+                              a15[i], a16[i], a17[i], a18[i], size[i])
+                    dst[i] = r[13] - r[19] + r[22]
             elif what == 0:
-                dst_s = out[2 * j][i0:i1]
-                dst_l = out[2 * j + 1][i0:i1]
+                dst_s = out[3 * j][i0:i1]
+                dst_l = out[3 * j + 1][i0:i1]
+                dst_a = out[3 * j + 2][i0:i1]
                 for i in range(i1 - i0):
-                    r = _elem(p, limits, corr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i],
-                              a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
-                              a15[i], a16[i], a17[i], size[i])
+                    r = _elem(p, limits, corr, lcorr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i],
+                              a6[i], a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
+                              a15[i], a16[i], a17[i], a18[i], size[i])
                     dst_s[i] = r[13]
                     dst_l[i] = r[19]
+                    dst_a[i] = r[22]
             else:
                 for i in range(i1 - i0):
-                    r = _elem(p, limits, corr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i], a6[i],
-                              a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
-                              a15[i], a16[i], a17[i], size[i])
-                    for f in range(22):
+                    r = _elem(p, limits, corr, lcorr, a0[i], a1[i], a2[i], a3[i], a4[i], a5[i],
+                              a6[i], a7[i], a8[i], a9[i], a10[i], a11[i], a12[i], a13[i], a14[i],
+                              a15[i], a16[i], a17[i], a18[i], size[i])
+                    for f in range(23):
                         out[f, i0 + i] = r[f]
 
 
 @njit(cache=True, inline="always")
-def _tuple20(a):
+def _tuple24(a):
     return (a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12],
-            a[13], a[14], a[15], a[16], a[17], a[18], a[19])
+            a[13], a[14], a[15], a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23])
 
 
 @njit(cache=True, inline="always")
@@ -416,6 +447,7 @@ def settle(
     benchmark_two_way: ArrayLike | None = None,
     savings_cap: ArrayLike | None = None,
     benchmark_discount: ArrayLike | None = None,
+    higher_spending: ArrayLike = False,
     detail: bool = True,
 ) -> Settlement:
     """Settle one performance year for any number of ACOs under one track's ``rules``.
@@ -442,9 +474,12 @@ def settle(
         (months affected x share of beneficiaries affected), applied last.
       benchmark_two_way: per-capita benchmark updated without the ACPT (2024+ agreements):
         losses are settled against it when that gives a smaller loss.
-      savings_cap, benchmark_discount: NGACO elections overriding the catalog defaults.
-      detail: False returns only shared savings, shared losses and earned (the other
-        fields are None) - the Monte Carlo's fast path.
+      savings_cap, benchmark_discount: NGACO elections overriding the catalog defaults
+        (``benchmark_discount`` also overrides a LEAD or REACH discount).
+      higher_spending: the ACO is higher-spending than its region (LEAD: the discount of
+        that class and the administrative add-on; see :func:`is_higher_spending`).
+      detail: False returns only shared savings, shared losses, the add-on and earned (the
+        other fields are None) - the Monte Carlo's fast path.
     """
     given = {
         "benchmark": benchmark, "expenditure": expenditure, "beneficiaries": beneficiaries,
@@ -454,6 +489,7 @@ def settle(
         "agreement_start_year": agreement_start_year, "agreement_year": agreement_year,
         "euc_share": euc_share, "benchmark_two_way": benchmark_two_way,
         "savings_cap": savings_cap, "benchmark_discount": benchmark_discount,
+        "higher_spending": higher_spending,
     }
     arrays = [np.asarray(a, dtype=np.float64) for a in _inputs_in_order(given)]
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
@@ -475,10 +511,19 @@ def settle(
             v = out[k].reshape(shape)
             values[name] = v.astype(bool) if name in _BOOL_FIELDS else v
     else:
-        savings, losses = settle_batch([(rules, job)], x)
-        values["shared_savings"] = savings[0].reshape(shape)
-        values["shared_losses"] = losses[0].reshape(shape)
-    return Settlement(**values, earned=values["shared_savings"] - values["shared_losses"])
+        out = _run([(rules, job)], x, np.empty((3, size)), 0)
+        values["shared_savings"] = out[0].reshape(shape)
+        values["shared_losses"] = out[1].reshape(shape)
+        values["admin_add_on"] = out[2].reshape(shape)
+    earned = values["shared_savings"] - values["shared_losses"] + values["admin_add_on"]
+    return Settlement(**values, earned=earned)
+
+
+def is_higher_spending(spending_vs_region: ArrayLike) -> ArrayLike:
+    """LEAD's spending class from the ACO's historical spending as a share of its region's:
+    at or above the region (1.0) the ACO is higher-spending, below it lower-spending
+    (policy-2027.md section 1.3 step 5: one class for the whole ACO)."""
+    return np.asarray(spending_vs_region, dtype=float) >= 1.0
 
 
 #: The inputs of a settlement, in the order the kernel reads them.
@@ -486,7 +531,7 @@ INPUTS = (
     "benchmark", "expenditure", "beneficiaries", "person_years", "quality_score", "qps_met",
     "alt_qps_met", "first_year_reporting", "msr", "mlr", "participant_revenue", "low_revenue",
     "agreement_start_year", "agreement_year", "euc_share", "benchmark_two_way", "savings_cap",
-    "benchmark_discount",
+    "benchmark_discount", "higher_spending",
 )
 
 
@@ -501,6 +546,7 @@ def _inputs_in_order(given: dict[str, Any]) -> list[Any]:
                 "person_years": given["beneficiaries"], "quality_score": 1.0, "qps_met": True,
                 "alt_qps_met": False, "first_year_reporting": False, "mlr": msr, "msr": msr,
                 "low_revenue": False, "agreement_year": 1, "euc_share": 0.0,
+                "higher_spending": False,
             }.get(name, _NAN)
         out.append(v)
     return out
@@ -587,14 +633,15 @@ def settle_batch(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, *
     to a :class:`Row` of ``x`` or to a scalar (missing names take :func:`settle`'s
     defaults). Returns ``(shared_savings, shared_losses)``, each ``(jobs, m)``; or, when
     ``earned_out`` (a C-contiguous ``(jobs, >= col0 + m)`` array) is given, fills its
-    columns ``col0 .. col0 + m`` with savings minus losses and returns it. The same kernel
+    columns ``col0 .. col0 + m`` with savings minus losses (plus any add-on) and returns it.
+    The same kernel
     as :func:`settle`, without Python per job.
     """
     if earned_out is not None:
         return run_batch(prepare_batch(jobs), x, earned_out, col0)
     x = np.ascontiguousarray(x, dtype=np.float64)
-    out = _run(jobs, x, np.empty((2 * len(jobs), x.shape[1])), 0)
-    return out[0::2], out[1::2]
+    out = _run(jobs, x, np.empty((3 * len(jobs), x.shape[1])), 0)
+    return out[0::3], out[1::3]
 
 
 def _run(jobs: list[tuple[TrackRules, dict[str, Any]]], x: np.ndarray, out: np.ndarray, what: int):
@@ -662,6 +709,8 @@ _BENCHMARK_CITE = {
     "MSSP": "42 CFR 425.601, 425.652 (updated benchmark) [REG]",
     "NGACO": "NGACO prospective benchmark (Health Capital; Mondaq) [SEC]",
     "REACH": "ACO REACH Financial Operating Guide (pre-discount benchmark) [CMS]",
+    "LEAD": "LEAD prospective benchmark, base years CY2024-2026 fixed for ten years (S2, S5 via "
+            "policy-2027.md section 1.3) [SEC]",
 }
 _SPENDING_CITE = "42 CFR 425.605(a)(3)-(5): Parts A+B FFS expenditures for assigned beneficiaries [REG]"
 #: Spending and gross savings per program: MSSP by regulation; the CMMI models by their
@@ -671,6 +720,8 @@ _SPENDING_CITES = {
     "REACH": "ACO REACH Participation Agreement and Financial Operating Guide: performance year "
              "expenditure for aligned beneficiaries [CMS]",
     "NGACO": "NGACO participation agreement: performance year expenditure for aligned beneficiaries [SEC]",
+    "LEAD": "LEAD RFA via S2: total cost of care of aligned beneficiaries, capitation included "
+            "(policy-2027.md section 1.11) [SEC]",
 }
 _EUC_CITE = "42 CFR 425.605(f); 425.606(i); 425.610(i) (extreme and uncontrollable circumstances) [REG]"
 
@@ -693,7 +744,10 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         f"CMS expected {_money(raw_total)} of Medicare spending for {beneficiaries:,.0f} assigned "
         f"beneficiaries (${float(benchmark):,.0f} per beneficiary).")
     running = raw_total
-    if s["benchmark_total"] != raw_total:
+    higher = bool(inputs.get("higher_spending", False))
+    if rules.quality_withhold and rules.quality_withhold_in_settlement:
+        running = _lead_benchmark_steps(rules, s, raw_total, higher, inputs, add)
+    elif s["benchmark_total"] != raw_total:
         cut = s["benchmark_total"] - raw_total
         running = s["benchmark_total"]
         parts = []
@@ -739,9 +793,16 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
             running = s["savings_before_cap"]
             if s["sequestration"]:
                 running -= s["sequestration"]
+                if rules.sequestration_stage == "gross" and rules.loss_rate_mode == "corridor":
+                    text = (f"Medicare sequestration takes {rules.sequestration_rate:.0%} of the gross savings "
+                            f"before the corridors, so they keep {_money(s['sequestration'])} less.")
+                    cite = rules.source("sequestration_rate") + "; " + rules.source("sequestration_stage")
+                else:
+                    text = f"Medicare sequestration withholds {rules.sequestration_rate:.0%} of the payment."
+                    cite = "; ".join(c for c in (rules.source("sequestration_rate"),
+                                                 rules.source("sequestration_stage")) if c)
                 add("sequestration", "Sequestration", -s["sequestration"], running, rules.sequestration_rate,
-                    rules.source("sequestration_rate"),
-                    f"Medicare sequestration withholds {rules.sequestration_rate:.0%} of the payment.")
+                    cite, text)
             if s["shared_savings"] < running - 0.005:
                 add("cap", "Performance payment limit", s["shared_savings"] - running, s["shared_savings"],
                     None, rules.source("savings_cap"),
@@ -770,8 +831,9 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
             if rules.loss_rate_mode == "corridor" and rules.corridors:
                 add("loss_rate", "Risk corridors", s["loss_base"] - s["losses_before_limit"],
                     -s["losses_before_limit"], s["losses_before_limit"] / max(s["loss_base"], 1e-9),
-                    rules.source("corridors"),
-                    _corridor_text(rules, s, s["loss_base"], s["losses_before_limit"], "losses", "owes"))
+                    rules.source("loss_corridors") or rules.source("corridors"),
+                    _corridor_text(rules, s, s["loss_base"], s["losses_before_limit"], "losses", "owes",
+                                   rules.loss_corridors or rules.corridors))
             else:
                 add("loss_rate", "Shared loss rate", s["loss_base"] - s["losses_before_limit"],
                     -s["losses_before_limit"], s["loss_rate"],
@@ -790,19 +852,73 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         add("owed", "Shared losses owed", None, -s["shared_losses"], None,
             rules.source("loss_rate_mode"),
             f"The ACO owes CMS {_money(s['shared_losses'])}." if s["shared_losses"] else "The ACO owes nothing.")
+    if s["admin_add_on"]:
+        add("add_on", "Administrative add-on", s["admin_add_on"], s["earned"], rules.admin_add_on,
+            rules.source("admin_add_on") + "; " + rules.source("admin_add_on_placement"),
+            f"As a higher-spending ACO it also receives the administrative add-on, {rules.admin_add_on:.1%} "
+            f"of the benchmark before the discount: {_money(s['admin_add_on'])}, paid apart from the sharing.")
     add("net", "Settlement", None, s["earned"], None, rules.source("max_share_rate"),
         f"Net settlement with CMS: {_money(s['earned'])}.")
     return steps
 
 
+def _lead_benchmark_steps(rules: TrackRules, s: dict[str, float], raw_total: float, higher: bool,
+                          inputs: dict[str, Any], add) -> float:
+    """The benchmark steps of a track whose quality withhold lowers the benchmark (LEAD):
+    the discount of the ACO's spending class, the unearned withhold (on the discounted
+    benchmark) and an add-on placed inside the benchmark. Returns the benchmark settled on."""
+    given = inputs.get("benchmark_discount")
+    given = None if given is None or given != given else float(given)
+    d = rules.discount_for(higher) if given is None else given
+    discounted = raw_total * (1.0 - d)
+    running = raw_total
+    if given is not None and d:
+        add("discount", "Benchmark discount", discounted - raw_total, discounted, d, rules.source("benchmark_discount"),
+            f"The benchmark is set {abs(d):.2%} {'below' if d > 0 else 'above'} the one entered "
+            f"({_money(discounted - raw_total)}): the discount, and in a simulated year the level of a "
+            "prospective benchmark calibrated on REACH results (docs/calibration.md).")
+        running = discounted
+    elif d:
+        if higher and rules.benchmark_discount_higher_spending is not None:
+            why, cite = "for a higher-spending ACO", rules.source("benchmark_discount_higher_spending")
+        else:
+            why = ("for a lower-spending ACO" if rules.benchmark_discount_higher_spending is not None
+                   else "of the model")
+            cite = rules.source("benchmark_discount")
+        add("discount", "Benchmark discount", discounted - raw_total, discounted, d, cite,
+            f"The benchmark is lowered by the discount {why}, {d:.2%}: {_money(discounted - raw_total)}.")
+        running = discounted
+    q = min(max(float(inputs.get("quality_score", 1.0)), 0.0), 1.0)
+    lost = -running * rules.quality_withhold * (1.0 - q) + 0.0  # + 0.0: never "-0"
+    after_withhold = running + lost
+    add_on_in = s["benchmark_total"] - after_withhold  # an add-on placed in the benchmark
+    if abs(add_on_in) <= 0.005:
+        after_withhold = s["benchmark_total"]
+    add("withhold", "Quality withhold", lost, after_withhold, rules.quality_withhold,
+        rules.source("quality_withhold") + "; " + rules.source("quality_withhold_in_settlement"),
+        f"{rules.quality_withhold:.0%} of the discounted benchmark is withheld and earned back with the "
+        f"quality score ({q:.1%}): "
+        + (f"the {1 - q:.1%} not earned back lowers the benchmark by {_money(-lost)}." if lost < -0.005
+           else "all of it is earned back."))
+    running = after_withhold
+    if abs(add_on_in) > 0.005:
+        add("add_on_benchmark", "Administrative add-on", add_on_in, s["benchmark_total"], rules.admin_add_on,
+            rules.source("admin_add_on") + "; " + rules.source("admin_add_on_placement"),
+            f"As a higher-spending ACO its benchmark carries the administrative add-on, {rules.admin_add_on:.1%} "
+            f"of the benchmark before the discount: {_money(add_on_in)}.")
+        running = s["benchmark_total"]
+    return running
+
+
 def _corridor_text(rules: TrackRules, s: dict[str, float], gross: float, kept: float, what: str,
-                   verb: str) -> str:
-    """The corridor bands of ``rules`` applied to ``gross`` savings or losses, band by band,
-    with the total the settlement kept (``kept``) and its share of ``gross``."""
+                   verb: str, bands=None) -> str:
+    """The corridor bands (``bands``, default the savings corridors of ``rules``) applied to
+    ``gross`` savings or losses, band by band, with the total the settlement kept (``kept``)
+    and its share of ``gross``."""
     bench = s["benchmark_total"]
     rate = abs(gross) / bench if bench else 0.0
     parts, lower = [], 0.0
-    for band in rules.corridors or ():
+    for band in bands if bands is not None else (rules.corridors or ()):
         upper = band.upper if band.upper is not None else math.inf
         if rate <= lower:
             break

@@ -60,7 +60,9 @@ class WalkInputs:
 
     ``msr`` is the elected MSR/MLR (None: size-based); ``participant_revenue``,
     ``agreement_start_year`` and ``benchmark_two_way`` are None when not known.
-    ``savings_cap`` and ``benchmark_discount`` are NGACO elections (None: catalog default).
+    ``savings_cap`` and ``benchmark_discount`` are NGACO elections (None: catalog default;
+    a simulated REACH or LEAD outcome carries its calibrated discount here).
+    ``higher_spending``: the ACO spends at or above its region (LEAD's spending class).
     """
 
     benchmark: float
@@ -79,6 +81,7 @@ class WalkInputs:
     euc_share: float = 0.0
     savings_cap: float | None = None
     benchmark_discount: float | None = None
+    higher_spending: bool = False
 
     @property
     def savings_rate(self) -> float:
@@ -111,11 +114,12 @@ class WalkInputs:
             kw["msr"] = float(self.msr)
         if self.benchmark_two_way is not None and rules.program == "MSSP":
             kw["benchmark_two_way"] = float(self.benchmark_two_way)
-        if rules.program == "NGACO":
-            if self.savings_cap is not None:
-                kw["savings_cap"] = float(self.savings_cap)
-            if self.benchmark_discount is not None:
-                kw["benchmark_discount"] = float(self.benchmark_discount)
+        if rules.program == "NGACO" and self.savings_cap is not None:
+            kw["savings_cap"] = float(self.savings_cap)
+        if rules.program in ("NGACO", "REACH", "LEAD") and self.benchmark_discount is not None:
+            kw["benchmark_discount"] = float(self.benchmark_discount)
+        if rules.program == "LEAD":
+            kw["higher_spending"] = bool(self.higher_spending)
         return kw
 
     @classmethod
@@ -144,6 +148,7 @@ class WalkInputs:
             euc_share=float(args.get("euc_share", 0.0)),
             savings_cap=known("savings_cap"),
             benchmark_discount=known("benchmark_discount"),
+            higher_spending=bool(args.get("higher_spending", False)),
         )
 
 
@@ -164,7 +169,8 @@ INPUT_LABELS: dict[str, str] = {
     "benchmark_two_way": "Benchmark without the ACPT",
     "euc_share": "Losses forgiven for a disaster (EUC)",
     "savings_cap": "NGACO savings/loss cap",
-    "benchmark_discount": "NGACO benchmark discount",
+    "benchmark_discount": "Benchmark discount",
+    "higher_spending": "Higher-spending than its region (LEAD)",
 }
 
 
@@ -303,9 +309,10 @@ def walk(rules: TrackRules, inputs: WalkInputs) -> Walk:
     return Walk(rules, inputs, tuple(steps))
 
 
-def rules_for(track: str, year: int) -> TrackRules:
-    """The catalog's rules of ``track`` in performance ``year``."""
-    return load_catalog().rules(track, year)
+def rules_for(track: str, year: int, variant: str | None = None) -> TrackRules:
+    """The catalog's rules of ``track`` in performance ``year`` (under a policy ``variant``,
+    e.g. the scenario's CY2027 proposal, when given)."""
+    return load_catalog().rules(track, year, variant)
 
 
 @dataclass(frozen=True)
@@ -492,6 +499,9 @@ def check_inputs(rules: TrackRules, inputs: WalkInputs) -> list[Problem]:
 SHORT_LABELS: dict[str, str] = {
     "benchmark": "Benchmark",
     "discount": "Discount & withhold",
+    "withhold": "Quality withhold",
+    "add_on_benchmark": "Add-on in benchmark",
+    "add_on": "Administrative add-on",
     "spending": "Spending",
     "gross": "Gross result",
     "msr": "Minimum savings rate",
@@ -541,7 +551,7 @@ def waterfall_bars(steps: Sequence[Step]) -> list[Bar]:
         if s.key == "benchmark":
             running = s.total or 0.0
             bars.append(Bar(1, s.key, name(s), 0.0, running, "level", s.text))
-        elif s.key in ("discount", "spending"):
+        elif s.key in ("discount", "withhold", "add_on_benchmark", "spending"):
             new = s.total or 0.0
             kind = "spending" if s.key == "spending" else ("up" if new > running else "down")
             bars.append(Bar(1, s.key, name(s), running, new - running, kind, s.text))

@@ -129,14 +129,15 @@ def test_edits_in_every_group_survive_every_page_twice(browser, url):
     _group(pg, "Uncertainty (noise)")
     _plus(pg, "Per-beneficiary variation (CV)")
     _group(pg, "Tracks to compare")
-    pg.locator('[data-testid="stSidebar"] button', has_text="Track 1+").first.click()
+    # remove one of the default (2027) tracks
+    pg.locator('[data-testid="stSidebar"] button', has_text="LEAD Professional").first.click()
     _settle(pg)
-    _until(pg, lambda s: "TRACK_1_PLUS" not in [c.track for c in s.tracks] and s.trials == 4_000)
+    _until(pg, lambda s: "LEAD_PROFESSIONAL" not in [c.track for c in s.tracks] and s.trials == 4_000)
 
     edited = decode_scenario(pg.url)[0]
     assert edited.trials == 4_000 and edited.seed == 4242 and edited.aco.beneficiaries == 23_000
     assert edited.performance.ramp_years == 3 and edited.costs.annual_operating_cost == 2_400_000
-    assert "TRACK_1_PLUS" not in [c.track for c in edited.tracks]
+    assert "LEAD_PROFESSIONAL" not in [c.track for c in edited.tracks]
     _open(pg, "Compare tracks")
     story = pg.locator(".st-key-story").inner_text()
     assert "23,000 beneficiaries" in _main(pg)

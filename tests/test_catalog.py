@@ -24,6 +24,7 @@ EXPECTED_TRACKS = {
     "BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E", "ENHANCED",
     "TRACK_1", "TRACK_1_PLUS", "TRACK_2", "TRACK_3",
     "NGACO_A", "NGACO_B", "REACH_PROFESSIONAL", "REACH_GLOBAL",
+    "LEAD_PROFESSIONAL", "LEAD_GLOBAL",
 }
 
 
@@ -31,8 +32,11 @@ def test_every_track_is_catalogued(catalog):
     assert set(catalog.tracks) == EXPECTED_TRACKS
     for code in ("BASIC_A", "BASIC_E", "ENHANCED"):
         assert catalog.tracks[code].first_year == 2019
-        assert catalog.tracks[code].last_year >= 2026
+        assert catalog.tracks[code].last_year == 2036  # current law continued (policy-2027.md 2.2)
     assert catalog.tracks["REACH_GLOBAL"].years == range(2023, 2027)
+    assert not catalog.tracks["REACH_GLOBAL"].open_to(2027)  # closed to agreements after 2026
+    for code in ("LEAD_GLOBAL", "LEAD_PROFESSIONAL"):
+        assert catalog.tracks[code].years == range(2027, 2037)
 
 
 def test_every_track_year_resolves_with_sources(catalog):
@@ -45,7 +49,7 @@ def test_every_track_year_resolves_with_sources(catalog):
         cited = {name for name, _ref, _conf in rules.sources}
         assert {"max_share_rate", "quality_mode", "sequestration_rate"} <= cited
         for _name, ref, conf in rules.sources:
-            assert conf in {"REG", "CMS", "SEC", "INF"} and len(ref) > 3
+            assert conf in {"REG", "CMS", "SEC", "INF"} and len(ref) > 3  # the law in force: nothing PROPOSED
 
 
 def test_every_value_has_unit_years_citation_and_label():
@@ -55,7 +59,9 @@ def test_every_value_has_unit_years_citation_and_label():
             assert param["unit"] and param["description"], (path.name, name)
             for entry in param["entries"]:
                 assert entry["from"] >= 2012, (path.name, name)
-                assert entry["confidence"] in {"REG", "CMS", "SEC", "INF"}
+                # PROPOSED only on the entries of a named policy variant (and always there)
+                expected = {"PROPOSED"} if entry.get("variant") else {"REG", "CMS", "SEC", "INF"}
+                assert entry["confidence"] in expected, (path.name, name)
                 assert entry["reference"]
 
 

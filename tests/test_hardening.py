@@ -351,8 +351,9 @@ def _huge() -> Scenario:
     """2,000,000 futures × 30 tracks × 6 years: a valid scenario, at every limit."""
     from simulation.scenario import DEFAULT_TRACKS
 
-    tracks = [TrackChoice(track=t) for t in DEFAULT_TRACKS]
-    tracks += [TrackChoice(track=t, label=f"{t} again") for t in DEFAULT_TRACKS]
+    # the default tracks, repeated under new names until there are 30 (the most allowed)
+    tracks = [TrackChoice(track=t, label=f"{t} copy {r}" if r else None)
+              for r in range(-(-30 // len(DEFAULT_TRACKS))) for t in DEFAULT_TRACKS]
     return Scenario(trials=2_000_000, tracks=tracks[:30],
                     aco={"agreement_years": 6, "agreement_start_year": 2021})
 

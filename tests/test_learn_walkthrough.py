@@ -495,7 +495,7 @@ def test_lesson_statistics_match_the_cms_files():
     earned = pd.to_numeric(a["EarnSaveLoss"].astype(str).str.replace(",", ""), errors="raise")
     back = a["ACO_ID"].isin(set(b["ACO_ID"]))
     none, some = earned == 0, earned > 0
-    text = " ".join(l.body for l in lc.lessons())
+    text = " ".join(lesson.body for lesson in lc.lessons())
     assert f"of the {int(none.sum())} ACOs that earned no shared savings in 2021, {back[none].mean():.0%} were back" in text
     assert f"against {back[some].mean():.0%} of the {int(some.sum())} that earned savings" in text
 

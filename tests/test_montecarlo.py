@@ -200,7 +200,8 @@ def test_bad_scenarios_list_every_problem_at_once():
 def test_cli_simulate_and_scenario(tmp_path, capsys):
     assert main(["scenario", "--example"]) == 0
     example = json.loads(capsys.readouterr().out)
-    assert example["schema_version"] == 1 and len(example["tracks"]) >= 12
+    # the tracks open to a 2027 entrant: BASIC A-E, ENHANCED, the glide path, LEAD x2
+    assert example["schema_version"] == 1 and len(example["tracks"]) == 9
     assert main(["scenario", "--schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["properties"]["trials"]["maximum"] == MAX_TRIALS

@@ -353,7 +353,7 @@ def test_other_user_errors_exit_2(shared_data: Path, tmp_path: Path, capsys) -> 
     cases = [
         (["reconcile", str(tmp_path / "missing.csv")], "cannot read"),
         (["reconcile", str(tmp_path)], "cannot read"),
-        (["reconcile", str(PUF_DIR / "PY2023.csv"), "--year", "2031"], "no rules"),
+        (["reconcile", str(PUF_DIR / "PY2023.csv"), "--year", "2039"], "no rules"),  # catalog ends 2036
         (["reconcile"], "either one PUF file or --all"),
         (["reconcile", "--all", str(tmp_path)], "no CSV file"),
         (["reconcile", str(PUF_DIR / "PY2023.csv"), "--out", str(tmp_path / "no" / "x.csv")],
