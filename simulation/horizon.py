@@ -158,16 +158,23 @@ def _agreement(s: Scenario, start: int, years: int, first: bool) -> Scenario:
 
 
 def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = None, trials: int | None = None,
-                     seed: int | None = None, region_ratio: float = 1.0, national_ratio: float | None = None,
+                     seed: int | None = None, region_ratio: float | None = None, national_ratio: float | None = None,
                      regional_count: int | None = None, psa_proposal: bool | None = None, lead_class: str = "auto",
                      lead_former_mssp: bool = False, discount_rate: float | None = None,
-                     cash_lag: int | None = None, years: int | None = None) -> HorizonResult:
+                     cash_lag: int | None = None, years: int | None = None,
+                     reach_calibration: bool = True) -> HorizonResult:
     """Simulate every path over the horizon on the same futures. ``region_ratio``: the
-    region's per-capita spending relative to the ACO's historical (counterfactual) spending;
-    ``national_ratio`` likewise for national spending (default: the region's);
+    region's per-capita spending relative to the ACO's historical (counterfactual) spending
+    (default: the scenario's, 1 / ``aco.spending_vs_region``, the input that sets LEAD's
+    spending class); ``national_ratio`` likewise for national spending (default: the region's);
     ``regional_count``: which regional adjustment the renewal is (default 2 for a first
     agreement, else 3); ``psa_proposal``: the CY2027 proposed 75% PSA (default: the scenario's
-    ``market.cy2027_proposal`` switch); ``lead_class``: auto (from region_ratio), lower or higher."""
+    ``market.cy2027_proposal`` switch); ``lead_class``: auto (from region_ratio), lower or higher;
+    ``reach_calibration``: settle LEAD against its benchmark level fitted on REACH results [INF],
+    exactly as the one-agreement view does (simulation/calibration_reach.py), so both views give
+    LEAD the same benchmark in the years they share; off, LEAD's rules alone (REA, PSA)."""
+    if region_ratio is None:
+        region_ratio = 1.0 / scenario.aco.spending_vs_region
     if psa_proposal is None:
         psa_proposal = scenario.market.cy2027_proposal
     rr = rebasing.load_rebasing_rules()
@@ -212,10 +219,14 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
     costs = arr()
     results = [PathResult(p, arr(), arr(np.nan if p.lead else None), arr(np.nan if p.lead else None))
                for p in paths]
-    shared_steps: dict[str, np.ndarray] = {}
-    for pr in results:
+    # the renewal's steps do not depend on the MSSP track, except through its largest regional
+    # weight (ENHANCED 35% under the CY2027 proposal): one set of steps per weight cap
+    caps = {k: _weight_cap(catalog, p.renewal, first_year + n_ap, s.variant)
+            for k, p in enumerate(paths) if not p.lead and years > n_ap}
+    group_steps: dict[float | None, dict[str, np.ndarray]] = {}
+    for k, pr in enumerate(results):
         if not pr.path.lead:
-            pr.steps = shared_steps  # the renewal's steps do not depend on the MSSP track
+            pr.steps = group_steps.setdefault(caps.get(k), {})
     prepared = []
     for p in paths:
         if p.lead:
@@ -239,18 +250,33 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
             s.costs.revenue_loss_share * d.effect * b0 * d.trend_index * s.aco.beneficiaries)
         cost[0] += s.costs.startup_investment
         costs.T[:, cols] = cost
-        mssp = [(pr, prep) for pr, prep in zip(results, prepared, strict=True) if prep is not None]
-        if mssp:
+        for cap in dict.fromkeys(caps.get(k) for k, p in enumerate(prepared) if p is not None):
+            mssp = [(pr, prep) for k, (pr, prep) in enumerate(zip(results, prepared, strict=True))
+                    if prep is not None and caps.get(k) == cap]
             _mssp_settle(rr, s, ap1, ap2, d, [m[0] for m in mssp], [m[1] for m in mssp], cols,
-                         region_ratio, national_ratio, count, psa_proposal)
+                         region_ratio, national_ratio, count, psa_proposal, cap)
         for pr, prep in zip(results, prepared, strict=True):
             if prep is None:
-                _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, lead_former_mssp, catalog)
+                _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, lead_former_mssp, catalog,
+                            reach_calibration)
     settings = {"region_ratio": region_ratio, "national_ratio": national_ratio, "regional_count": count,
                 "psa_proposal": psa_proposal, "lead_class": lead_class, "discount_rate": rate,
-                "cash_lag_years": lag, "first_year": first_year}
+                "cash_lag_years": lag, "first_year": first_year, "reach_calibration": reach_calibration,
+                "regional_weight_caps": {paths[k].name: c for k, c in caps.items() if c is not None}}
     return HorizonResult(s, list(range(first_year, first_year + years)), spending, costs, results, rate, lag,
                          settings, time.perf_counter() - t_start, rng_seconds)
+
+
+def _weight_cap(catalog, code: str | None, year: int, variant: str | None) -> float | None:
+    """The renewal track's largest lower-spending regional weight (catalog
+    ``regional_weight_cap_lower``), or None when it does not cap below the rule's table."""
+    if code is None or code not in catalog.tracks:
+        return None
+    info = catalog.tracks[code]
+    rules = catalog.rules(code, min(max(year, info.first_year), info.last_year), variant=variant)
+    cap = rules.regional_weight_cap_lower
+    top = max(rebasing.load_rebasing_rules().mssp["regional_weight_lower"])
+    return None if cap is None or cap >= top else float(cap)
 
 
 _ROW_NAMES = ("spending", "quality", "qps", "alt", "revenue", "mssp", "mssp_two_way")
@@ -262,7 +288,7 @@ def _keep(pr: PathResult, cols: slice, name: str, value: np.ndarray) -> None:
     pr.steps[name][cols] = value
 
 
-def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap):
+def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap, cap=None):
     """Per-capita benchmarks (years, trials) of every MSSP path (they do not depend on the
     track: the renewal is rebuilt from spending and the first agreement's benchmark), its
     two-way version, and the renewal's steps."""
@@ -280,7 +306,7 @@ def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal
         hb = rebasing.historical_benchmark(x, c4 / c[by], rr.mssp["historical_weights_renewal"])
         regional = region_ratio * b0 * c4
         national = national_ratio * b0 * c4
-        ra = rebasing.regional_adjustment(rr, hb, regional, national, count)
+        ra = rebasing.regional_adjustment(rr, hb, regional, national, count, cap_lower=cap)
         psa = rebasing.prior_savings_adjustment(rr, bench[by] - x, national, proposal=psa_proposal)
         adj = rebasing.benchmark_adjustment(rr, ra, psa)
         base = hb + adj
@@ -294,11 +320,12 @@ def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal
 
 
 def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, national_ratio, count,
-                 psa_proposal) -> None:
-    """Settle every MSSP path and year of one chunk in one compiled call."""
+                 psa_proposal, cap=None) -> None:
+    """Settle the MSSP paths (of one regional weight cap) and years of one chunk in one compiled call."""
     n_ap = len(prepared[0][1])
     years = d.spending.shape[0]
-    bench, two_way, steps = _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap)
+    bench, two_way, steps = _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap,
+                                             cap)
     arrays = {"spending": d.spending, "quality": d.quality, "qps": d.qps, "alt": d.alt,
               "revenue": s.aco.participant_revenue * d.trend_index, "mssp": bench, "mssp_two_way": two_way}
     x = np.empty((len(_ROW_NAMES) * years, d.spending.shape[1]))
@@ -326,20 +353,44 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
         _keep(mssp[0], cols, name, v)
 
 
-def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, former_mssp, catalog) -> None:
+def _reach_factor(catalog, code: str, first_year: int) -> float | None:
+    """The REACH-fitted level k of LEAD's benchmark (calibration_reach.benchmark_factor) when
+    the catalog marks the track ``benchmark_kind: prospective`` with a ``benchmark_calibration``
+    key (as the one-agreement view, montecarlo._job_inputs), else None."""
+    if code not in catalog.tracks:
+        return None
+    info = catalog.tracks[code]
+    rules = catalog.rules(code, min(max(first_year, info.first_year), info.last_year))
+    if rules.benchmark_kind != "prospective" or not rules.benchmark_calibration:
+        return None
+    from .calibration_reach import benchmark_factor
+
+    return benchmark_factor(rules.benchmark_calibration)
+
+
+def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, former_mssp, catalog,
+                reach_calibration=True) -> None:
+    """LEAD's ten years on one chunk. With the REACH calibration [INF] the pre-discount
+    benchmark is k * H * UF * risk and the discount d becomes 1 - k (1 - d), as in the
+    one-agreement view: the fitted level k stands in for LEAD's REA and PSA (REACH's results,
+    which it is fitted on, already carry REACH's own regional blend), so both views settle
+    LEAD against the same benchmark in the years they share."""
     b0 = s.aco.benchmark_pc
     years = d.spending.shape[0]
     global_option = pr.path.first == "LEAD_GLOBAL"
+    first_year = rr.horizon["first_year"]
+    k = _reach_factor(catalog, pr.path.first, first_year) if reach_calibration else None
     h = np.full(d.spending.shape[1], b0)
     base = rebasing.lead_base(rr, np.stack([h, h, h]), np.ones((3, h.size)), region_ratio * b0,
                               national_ratio * b0, renewing=False, former_mssp=former_mssp,
                               global_option=global_option)
     lower = base["lower"] if lead_class == "auto" else np.full(h.size, lead_class == "lower")
-    adj = np.where(lower, base["adjustment"], 0.0)
+    adj = np.where(lower, base["adjustment"], 0.0) if k is None else np.zeros(h.size)
     for name in ("history", "rea", "psa"):
         _keep(pr, cols, name, base[name])
     _keep(pr, cols, "adjustment", adj)
     _keep(pr, cols, "lower_spending", lower.astype(float))
+    _keep(pr, cols, "reach_factor", np.full(h.size, 1.0 if k is None else k))
     c = d.trend_index
     g = np.ones_like(c)
     g[1:] = c[1:] / c[:-1]
@@ -353,18 +404,25 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
     for t in range(years):
         disc = rebasing.lead_discount(rr, t, global_option=global_option, lower=lower)
         updated = (h + adj) * uf[t] * risk
-        bench = updated * (1.0 - disc)
+        kw = {}
+        if k is not None:
+            info = catalog.tracks[code]
+            rules = catalog.rules(code, min(max(first_year + t, info.first_year), info.last_year))
+            disc = np.where(lower, rules.discount_for(False), rules.discount_for(True))
+            kw["benchmark_discount"] = 1.0 - k * (1.0 - disc)
+            bench = updated * k * (1.0 - disc)
+        else:
+            bench = updated * (1.0 - disc)
         pr.benchmark[cols, t] = bench
         _keep(pr, cols, f"discount_{t}", disc)
         if code in catalog.tracks:
             info = catalog.tracks[code]
-            first_year = rebasing.load_rebasing_rules().horizon["first_year"]
             rules = catalog.rules(code, min(max(first_year + t, info.first_year), info.last_year))
             # the kernel applies the catalog's discount (this year's, by spending class; the same
             # values as rebasing.yaml's, tested), the withhold, the corridors and the add-on
             st = settle(rules, updated, d.spending[t], float(s.aco.beneficiaries), quality_score=d.quality[t],
                         qps_met=d.qps[t], alt_qps_met=d.alt[t], agreement_year=t + 1,
-                        higher_spending=~lower, detail=False)
+                        higher_spending=~lower, detail=False, **kw)
             pr.shared_savings[cols, t] = st.shared_savings
             pr.shared_losses[cols, t] = st.shared_losses
             if pr.add_on is None:

@@ -145,22 +145,30 @@ def historical_benchmark(spending_by: np.ndarray, trend_to_by3: np.ndarray, weig
     return np.sum(w * np.asarray(spending_by) * np.asarray(trend_to_by3), axis=0)
 
 
-def regional_weight(rules: RebasingRules, count: int, lower: np.ndarray) -> np.ndarray:
+def regional_weight(rules: RebasingRules, count: int, lower: np.ndarray,
+                    cap_lower: float | None = None) -> np.ndarray:
     """The regional adjustment weight (§3.3 table): by the count of the agreement's regional
-    adjustment (1 = first) and whether the ACO spends below its region (``lower``)."""
+    adjustment (1 = first) and whether the ACO spends below its region (``lower``);
+    ``cap_lower`` holds a lower-spending ACO's weight at most there (the track's catalog
+    ``regional_weight_cap_lower``: ENHANCED 35% under the CY2027 proposal, PROPOSED)."""
     if count < 1:
         raise ValueError(f"regional adjustment count must be 1 or more (got {count})")
     k = min(count, len(rules.mssp["regional_weight_lower"])) - 1
-    return np.where(lower, rules.mssp["regional_weight_lower"][k], rules.mssp["regional_weight_higher"][k])
+    w_lower = rules.mssp["regional_weight_lower"][k]
+    if cap_lower is not None:
+        w_lower = min(w_lower, cap_lower)
+    return np.where(lower, w_lower, rules.mssp["regional_weight_higher"][k])
 
 
 def regional_adjustment(rules: RebasingRules, hb: np.ndarray, regional: np.ndarray, national: np.ndarray,
-                        count: int, offset: float | np.ndarray = 0.0) -> np.ndarray:
+                        count: int, offset: float | np.ndarray = 0.0,
+                        cap_lower: float | None = None) -> np.ndarray:
     """Per-capita regional adjustment A (§3.3): w * (R - HB), capped at +5% / -1.5% of the
     national per capita ``national``; a negative value is reduced by the offset factor
-    (dual share + risk-score weight - 1, clamped to [0, 1])."""
+    (dual share + risk-score weight - 1, clamped to [0, 1]). ``cap_lower``: see
+    :func:`regional_weight`."""
     d = np.asarray(regional) - np.asarray(hb)
-    a = regional_weight(rules, count, d > 0) * d
+    a = regional_weight(rules, count, d > 0, cap_lower) * d
     n = np.asarray(national)
     a = np.clip(a, -rules.mssp["regional_negative_cap"] * n, rules.mssp["regional_positive_cap"] * n)
     return np.where(a < 0, a * (1.0 - np.clip(offset, 0.0, 1.0)), a)

@@ -42,7 +42,7 @@ def test_stylised_ratchet_of_section_3_7():
     #   = 28.125% of one year's benchmark. Tolerance 0.05 pp (there is no randomness left).
     s = _stylised()
     path = horizon.HorizonPath("ENHANCED", "ENHANCED", "ENHANCED", msr="0", overrides=NO_SEQ)
-    r = horizon.simulate_horizon(s, paths=[path], trials=200)
+    r = horizon.simulate_horizon(s, paths=[path], trials=200, region_ratio=1.0)  # region = own history
     pr = r.paths[0]
     b = s.aco.benchmark_pc
     gross = (pr.benchmark - r.spending) / pr.benchmark
@@ -54,7 +54,7 @@ def test_stylised_ratchet_of_section_3_7():
     ten_year = pr.shared_savings.sum(axis=1) / (s.aco.beneficiaries * b)
     assert ten_year == pytest.approx(0.28125, abs=5e-4)
     # with the CY2027 proposal (PSA 75%): PSA 468.75 > RA; AP2 rate 3.75%; 18.75 + 5 * 2.8125 = 32.8%
-    r = horizon.simulate_horizon(s, paths=[path], trials=200, psa_proposal=True)
+    r = horizon.simulate_horizon(s, paths=[path], trials=200, psa_proposal=True, region_ratio=1.0)
     ten_year = r.paths[0].shared_savings.sum(axis=1) / (s.aco.beneficiaries * b)
     assert ten_year == pytest.approx(0.328125, abs=5e-4)
 
@@ -65,7 +65,8 @@ def test_stylised_lead_global_lower_spending():
     # all in band 1 (0-15%, shared at 100%). Tolerance 0.05 pp.
     s = _stylised()
     path = horizon.HorizonPath("LEAD Global", "LEAD_GLOBAL")
-    r = horizon.simulate_horizon(s, paths=[path], trials=200, lead_class="lower")
+    r = horizon.simulate_horizon(s, paths=[path], trials=200, lead_class="lower", reach_calibration=False,
+                                region_ratio=1.0)
     pr = r.paths[0]
     b = s.aco.benchmark_pc
     assert pr.benchmark == pytest.approx(0.97 * b)
@@ -82,7 +83,7 @@ def test_no_savings_renewal_leaves_the_benchmark_on_trend(trend):
     # no effect, no noise: HB = B0 * C_2031, RA = PSA = 0, so 2032-36 benchmark = B0 * C_t
     s = _stylised(effect=0.0, trend=trend)
     path = horizon.HorizonPath("ENHANCED", "ENHANCED", "ENHANCED", msr="0")
-    pr = horizon.simulate_horizon(s, paths=[path], trials=100).paths[0]
+    pr = horizon.simulate_horizon(s, paths=[path], trials=100, region_ratio=1.0).paths[0]
     expected = s.aco.benchmark_pc * (1 + trend) ** np.arange(10)
     assert pr.benchmark[0] == pytest.approx(expected, rel=1e-9)
     assert pr.steps["adjustment"] == pytest.approx(0.0, abs=1e-6)

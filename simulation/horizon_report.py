@@ -1,0 +1,153 @@
+"""The ten-year horizon in words and tables: the ratchet sentence, the ranking of the paths,
+and the year-by-year table the dashboard's ten-year view and the deck draw from.
+
+Every number here is read from a :class:`simulation.horizon.HorizonResult` (means over its
+simulated futures), so the words cannot drift from the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .horizon import HorizonResult
+from .text import money
+
+
+@dataclass(frozen=True)
+class Ratchet:
+    """What rebasing did to one MSSP path at renewal, per beneficiary (means over futures)."""
+
+    path: str
+    renewal_year: int
+    benchmark_years: tuple[int, int]
+    before: float        # the last first-agreement benchmark (the year before renewal)
+    history: float       # the renewal's historical benchmark, rebuilt from the ACO's spending
+    regional: float      # the regional adjustment (after caps)
+    prior_savings: float  # the prior savings adjustment
+    adjustment: float    # the larger of the two (what is added)
+    after: float         # history + adjustment: the renewed base (before its updates)
+    beneficiaries: float
+
+    @property
+    def drop(self) -> float:
+        """How much lower the rebuilt history is than the benchmark before renewal."""
+        return self.before - self.history
+
+    @property
+    def kind(self) -> str:
+        """Which adjustment gives back money: the larger one (or none)."""
+        if self.adjustment <= 0:
+            return "none"
+        return "prior savings adjustment" if self.prior_savings >= self.regional else "regional adjustment"
+
+
+def renewal_index(result: HorizonResult) -> int | None:
+    """Year index of the first renewal year (None when the horizon has no renewal)."""
+    from .rebasing import load_rebasing_rules
+
+    n_ap = load_rebasing_rules().mssp["agreement_years"]
+    return n_ap if len(result.years) > n_ap else None
+
+
+def ratchet(result: HorizonResult, k: int | None = None) -> Ratchet | None:
+    """The ratchet of MSSP path ``k`` (default: the first MSSP path), or None without renewal."""
+    t = renewal_index(result)
+    if t is None:
+        return None
+    if k is None:
+        k = next((i for i, p in enumerate(result.paths) if not p.path.lead), None)
+        if k is None:
+            return None
+    st = result.paths[k].steps
+    if "historical_benchmark" not in st:
+        return None
+
+    def m(name: str) -> float:
+        return float(np.mean(st[name]))
+
+    return Ratchet(result.paths[k].path.name, result.years[t], (result.years[t - 3], result.years[t - 1]),
+                   m("benchmark_before_renewal"), m("historical_benchmark"), m("regional_adjustment"),
+                   m("prior_savings_adjustment"), m("adjustment"), m("historical_benchmark") + m("adjustment"),
+                   float(result.scenario.aco.beneficiaries))
+
+
+def ratchet_sentence(r: Ratchet) -> str:
+    """The ratchet in plain words, with its numbers (per beneficiary, and a year's dollars)."""
+    n = r.beneficiaries
+    lo, hi = r.benchmark_years
+    if r.drop > 0:
+        head = (f"After renewal in {r.renewal_year}, your {r.path} benchmark is {money(r.drop)} lower per "
+                f"beneficiary ({money(r.drop * n)} a year for {n:,.0f} beneficiaries) because it is rebuilt "
+                f"from your own {lo}–{hi} spending")
+    else:
+        head = (f"After renewal in {r.renewal_year}, your {r.path} benchmark is rebuilt from your own "
+                f"{lo}–{hi} spending, which was not below the benchmark on average ({money(-r.drop)} above it "
+                "per beneficiary), so there is no ratchet to speak of")
+    if r.kind == "none":
+        tail = "; no adjustment gives anything back (neither the regional nor the prior savings adjustment is positive)."
+    else:
+        other = "regional adjustment" if r.kind == "prior savings adjustment" else "prior savings adjustment"
+        tail = (f"; the {r.kind} gives back {money(r.adjustment)} per beneficiary ({money(r.adjustment * n)} a year) "
+                f"— the larger of it and the {other}, never both — so the renewed benchmark is "
+                f"{money(r.before - r.after)} per beneficiary below where it stood.")
+    return head + tail
+
+
+def ranking_sentence(result: HorizonResult) -> str:
+    """Which path keeps the most over the horizon, in dollars and present value."""
+    rows = [p for p in result.summary() if p["settled"]]
+    if not rows:
+        return "No path could be settled."
+    rows.sort(key=lambda p: p["present_value"], reverse=True)
+    best = rows[0]
+    span = f"{result.years[0]}–{result.years[-1]}"
+    text = (f"Over {len(result.years)} years ({span}), {best['path']} keeps the most: {money(best['ten_year_net'])} "
+            f"in all, {money(best['present_value'])} in present value at {result.discount_rate:.0%} a year "
+            f"(settlement cash {result.cash_lag} year{'s' * (result.cash_lag != 1)} after each performance year)")
+    if len(rows) > 1:
+        nxt = rows[1]
+        text += (f"; next is {nxt['path']} with {money(nxt['ten_year_net'])} ({money(nxt['present_value'])} "
+                 "present value)")
+    return text + "."
+
+
+def sentences(result: HorizonResult) -> list[str]:
+    """The ten-year view's words: the ranking, then the ratchet of the first MSSP path."""
+    out = [ranking_sentence(result)]
+    r = ratchet(result)
+    if r is not None:
+        out.append(ratchet_sentence(r))
+        lead = [p for p in result.paths if p.path.lead]
+        if lead:
+            out.append(f"{' and '.join(p.path.name for p in lead)} keep{'s' * (len(lead) == 1)} one benchmark "
+                       f"base for all {len(result.years)} years: no rebasing, so savings made early do not "
+                       "lower the benchmark later.")
+    return out
+
+
+def by_year(result: HorizonResult) -> pd.DataFrame:
+    """One row per (path, year): mean benchmark and spending per capita; mean net, cumulative
+    net and cumulative present value in dollars (PY t discounted by (1 + rate)^(t + 1 + lag))."""
+    rows = []
+    t = np.arange(len(result.years))
+    disc = (1.0 + result.discount_rate) ** (t + 1 + result.cash_lag)
+    spend = result.spending.mean(axis=0)
+    ren = renewal_index(result)
+    for k, pr in enumerate(result.paths):
+        net = result.net(k).mean(axis=0)
+        settled = not math.isnan(float(net[0]))
+        cum = np.cumsum(net)
+        cum_pv = np.cumsum(net / disc)
+        bench = pr.benchmark.mean(axis=0)
+        for i, y in enumerate(result.years):
+            rows.append({"path": pr.path.name, "lead": pr.path.lead, "year": y, "agreement": (
+                1 if pr.path.lead or ren is None or i < ren else 2),
+                "benchmark_pc": float(bench[i]), "spending_pc": float(spend[i]),
+                "net": float(net[i]) if settled else math.nan,
+                "cumulative_net": float(cum[i]) if settled else math.nan,
+                "cumulative_pv": float(cum_pv[i]) if settled else math.nan})
+    return pd.DataFrame(rows)
