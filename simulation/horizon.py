@@ -35,7 +35,7 @@ from . import rebasing
 from .catalog import load_catalog
 from .montecarlo import CHUNK, _build_draws, _chunk_seeds, _job_inputs, _standard_draws, plan
 from .scenario import GLIDE, Scenario, TrackChoice
-from .settlement import Row, prepare_batch, run_batch, settle
+from .settlement import Row, _run, prepare_batch, run_batch
 
 ONE_SIDED = {"BASIC_A", "BASIC_B", "TRACK_1"}
 LEAD_CODES = ("LEAD_GLOBAL", "LEAD_PROFESSIONAL")
@@ -224,9 +224,13 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
     caps = {k: _weight_cap(catalog, p.renewal, first_year + n_ap, s.variant)
             for k, p in enumerate(paths) if not p.lead and years > n_ap}
     group_steps: dict[float | None, dict[str, np.ndarray]] = {}
+    group_bench: dict[float | None, np.ndarray] = {}
     for k, pr in enumerate(results):
         if not pr.path.lead:
             pr.steps = group_steps.setdefault(caps.get(k), {})
+            # paths of one cap settle against the same benchmark: one (read-only) array
+            pr.benchmark = group_bench.setdefault(caps.get(k), pr.benchmark)
+    buffers: dict[str, np.ndarray] = {}  # work matrices reused by every chunk (no fresh pages)
     prepared = []
     for p in paths:
         if p.lead:
@@ -254,11 +258,16 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
             mssp = [(pr, prep) for k, (pr, prep) in enumerate(zip(results, prepared, strict=True))
                     if prep is not None and caps.get(k) == cap]
             _mssp_settle(rr, s, ap1, ap2, d, [m[0] for m in mssp], [m[1] for m in mssp], cols,
-                         region_ratio, national_ratio, count, psa_proposal, cap)
+                         region_ratio, national_ratio, count, psa_proposal, cap, buffers)
+        lead = []
         for pr, prep in zip(results, prepared, strict=True):
             if prep is None:
-                _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, lead_former_mssp, catalog,
-                            reach_calibration)
+                got = _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, lead_former_mssp,
+                                  catalog, reach_calibration)
+                if got is not None:
+                    lead.append((pr, *got))
+        if lead:
+            _lead_settle(s, d, lead, cols, buffers)
     settings = {"region_ratio": region_ratio, "national_ratio": national_ratio, "regional_count": count,
                 "psa_proposal": psa_proposal, "lead_class": lead_class, "discount_rate": rate,
                 "cash_lag_years": lag, "first_year": first_year, "reach_calibration": reach_calibration,
@@ -280,6 +289,14 @@ def _weight_cap(catalog, code: str | None, year: int, variant: str | None) -> fl
 
 
 _ROW_NAMES = ("spending", "quality", "qps", "alt", "revenue", "mssp", "mssp_two_way")
+
+
+def _buffer(buffers: dict[str, np.ndarray], name: str, rows: int, n: int) -> np.ndarray:
+    """A C-contiguous (rows, n) work matrix kept across chunks (its contents are overwritten)."""
+    b = buffers.get(name)
+    if b is None or b.shape != (rows, n):
+        b = buffers[name] = np.empty((rows, n))
+    return b
 
 
 def _keep(pr: PathResult, cols: slice, name: str, value: np.ndarray) -> None:
@@ -320,7 +337,7 @@ def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal
 
 
 def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, national_ratio, count,
-                 psa_proposal, cap=None) -> None:
+                 psa_proposal, cap=None, buffers=None) -> None:
     """Settle the MSSP paths (of one regional weight cap) and years of one chunk in one compiled call."""
     n_ap = len(prepared[0][1])
     years = d.spending.shape[0]
@@ -328,7 +345,8 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
                                              cap)
     arrays = {"spending": d.spending, "quality": d.quality, "qps": d.qps, "alt": d.alt,
               "revenue": s.aco.participant_revenue * d.trend_index, "mssp": bench, "mssp_two_way": two_way}
-    x = np.empty((len(_ROW_NAMES) * years, d.spending.shape[1]))
+    buffers = {} if buffers is None else buffers
+    x = _buffer(buffers, "mssp_x", len(_ROW_NAMES) * years, d.spending.shape[1])
     for k, name in enumerate(_ROW_NAMES):
         x[k * years:(k + 1) * years] = arrays[name]
     jobs = []
@@ -343,9 +361,9 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
                 jobs.append((plan2[t - n_ap].rules, kw))
     # identical jobs (a glide-path year and the BASIC level it is at) are settled once; an
     # MSSP year ends in shared savings or shared losses, never both, so earned splits them
-    earned = run_batch(prepare_batch(jobs), x, np.empty((len(jobs), x.shape[1])))
+    earned = run_batch(prepare_batch(jobs), x, _buffer(buffers, f"mssp_earned_{len(jobs)}", len(jobs), x.shape[1]))
+    mssp[0].benchmark.T[:, cols] = bench  # one array for the paths of this cap
     for j, pr in enumerate(mssp):
-        pr.benchmark.T[:, cols] = bench
         e = earned[j * years:(j + 1) * years]
         np.maximum(e, 0.0, out=pr.shared_savings.T[:, cols])
         np.maximum(-e, 0.0, out=pr.shared_losses.T[:, cols])
@@ -369,62 +387,91 @@ def _reach_factor(catalog, code: str, first_year: int) -> float | None:
 
 
 def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, former_mssp, catalog,
-                reach_calibration=True) -> None:
-    """LEAD's ten years on one chunk. With the REACH calibration [INF] the pre-discount
-    benchmark is k * H * UF * risk and the discount d becomes 1 - k (1 - d), as in the
-    one-agreement view: the fitted level k stands in for LEAD's REA and PSA (REACH's results,
-    which it is fitted on, already carry REACH's own regional blend), so both views settle
-    LEAD against the same benchmark in the years they share."""
+                reach_calibration=True) -> tuple[np.ndarray, list] | None:
+    """LEAD's ten years on one chunk: the benchmark each year (kept on ``pr``) and the
+    settlement jobs (rules, inputs) on the pre-discount benchmark, settled together by
+    :func:`_lead_settle` (None when the catalog does not have the track).
+
+    With the REACH calibration [INF] the pre-discount benchmark is k * H * UF * risk and the
+    discount d becomes 1 - k (1 - d), as in the one-agreement view: the fitted level k stands
+    in for LEAD's REA and PSA (REACH's results, which it is fitted on, already carry REACH's
+    own regional blend), so both views settle LEAD against the same benchmark in the years
+    they share."""
     b0 = s.aco.benchmark_pc
-    years = d.spending.shape[0]
+    years, n = d.spending.shape
     global_option = pr.path.first == "LEAD_GLOBAL"
     first_year = rr.horizon["first_year"]
     k = _reach_factor(catalog, pr.path.first, first_year) if reach_calibration else None
-    h = np.full(d.spending.shape[1], b0)
-    base = rebasing.lead_base(rr, np.stack([h, h, h]), np.ones((3, h.size)), region_ratio * b0,
+    # the base is the ACO's trended history: the same in every future (the spending class too)
+    one = np.full(1, b0)
+    base = rebasing.lead_base(rr, np.stack([one, one, one]), np.ones((3, 1)), region_ratio * b0,
                               national_ratio * b0, renewing=False, former_mssp=former_mssp,
                               global_option=global_option)
-    lower = base["lower"] if lead_class == "auto" else np.full(h.size, lead_class == "lower")
-    adj = np.where(lower, base["adjustment"], 0.0) if k is None else np.zeros(h.size)
+    lower = bool(base["lower"][0]) if lead_class == "auto" else lead_class == "lower"
+    adj = float(base["adjustment"][0]) if (lower and k is None) else 0.0
     for name in ("history", "rea", "psa"):
-        _keep(pr, cols, name, base[name])
-    _keep(pr, cols, "adjustment", adj)
-    _keep(pr, cols, "lower_spending", lower.astype(float))
-    _keep(pr, cols, "reach_factor", np.full(h.size, 1.0 if k is None else k))
+        _keep(pr, cols, name, np.full(n, float(base[name][0])))
+    _keep(pr, cols, "adjustment", np.full(n, adj))
+    _keep(pr, cols, "lower_spending", np.full(n, float(lower)))
+    _keep(pr, cols, "reach_factor", np.full(n, 1.0 if k is None else k))
     c = d.trend_index
-    g = np.ones_like(c)
-    g[1:] = c[1:] / c[:-1]
-    g -= 1.0
+    g = np.empty_like(c)
+    g[0] = 0.0
+    np.divide(c[1:], c[:-1], out=g[1:])
+    g[1:] -= 1.0
     acpt = g.copy()
     acpt[1:] += d.gap_index[1:] / d.gap_index[:-1] - 1.0
     acpt[0] = 0.0
-    uf = rebasing.lead_update(rr, g, acpt)
-    risk = rebasing.lead_risk_ratio(rr, np.ones(h.size))
+    updated = rebasing.lead_update(rr, g, acpt)  # (years, n) cumulative update factor
+    risk = float(rebasing.lead_risk_ratio(rr, np.ones(1))[0])  # flat risk, inside the caps
+    updated *= (b0 + adj) * risk
     code = pr.path.first
+    info = catalog.tracks.get(code)
+    jobs = []
+    bench = pr.benchmark.T  # (years, trials) view
     for t in range(years):
-        disc = rebasing.lead_discount(rr, t, global_option=global_option, lower=lower)
-        updated = (h + adj) * uf[t] * risk
-        kw = {}
-        if k is not None:
-            info = catalog.tracks[code]
+        disc = float(rebasing.lead_discount(rr, t, global_option=global_option, lower=np.array([lower]))[0])
+        kw: dict[str, object] = {}
+        rules = None
+        if info is not None:
             rules = catalog.rules(code, min(max(first_year + t, info.first_year), info.last_year))
-            disc = np.where(lower, rules.discount_for(False), rules.discount_for(True))
-            kw["benchmark_discount"] = 1.0 - k * (1.0 - disc)
-            bench = updated * k * (1.0 - disc)
-        else:
-            bench = updated * (1.0 - disc)
-        pr.benchmark[cols, t] = bench
-        _keep(pr, cols, f"discount_{t}", disc)
-        if code in catalog.tracks:
-            info = catalog.tracks[code]
-            rules = catalog.rules(code, min(max(first_year + t, info.first_year), info.last_year))
+            if k is not None:
+                disc = rules.discount_for(not lower)
+                kw["benchmark_discount"] = 1.0 - k * (1.0 - disc)
+        np.multiply(updated[t], (1.0 if k is None else k) * (1.0 - disc), out=bench[t, cols])
+        _keep(pr, cols, f"discount_{t}", np.full(n, disc))
+        if rules is not None:
             # the kernel applies the catalog's discount (this year's, by spending class; the same
             # values as rebasing.yaml's, tested), the withhold, the corridors and the add-on
-            st = settle(rules, updated, d.spending[t], float(s.aco.beneficiaries), quality_score=d.quality[t],
-                        qps_met=d.qps[t], alt_qps_met=d.alt[t], agreement_year=t + 1,
-                        higher_spending=~lower, detail=False, **kw)
-            pr.shared_savings[cols, t] = st.shared_savings
-            pr.shared_losses[cols, t] = st.shared_losses
-            if pr.add_on is None:
-                pr.add_on = np.zeros_like(pr.shared_savings)
-            pr.add_on[cols, t] = st.admin_add_on
+            jobs.append((rules, {"benchmark": t, "agreement_year": t + 1, "higher_spending": not lower, **kw}))
+    return (updated, jobs) if info is not None else None
+
+
+def _lead_settle(s, d, lead: list[tuple[PathResult, np.ndarray, list]], cols: slice,
+                 buffers: dict[str, np.ndarray] | None = None) -> None:
+    """Settle every LEAD path and year of one chunk in one compiled call (shared savings,
+    shared losses and the add-on kept apart)."""
+    years, n = d.spending.shape
+    buffers = {} if buffers is None else buffers
+    x = _buffer(buffers, "lead_x", (4 + len(lead)) * years, n)
+    x[:years] = d.spending
+    x[years:2 * years] = d.quality
+    x[2 * years:3 * years] = d.qps
+    x[3 * years:4 * years] = d.alt
+    jobs = []
+    for j, (_pr, updated, path_jobs) in enumerate(lead):
+        x[(4 + j) * years:(5 + j) * years] = updated
+        for rules, kw in path_jobs:
+            t = kw["benchmark"]
+            jobs.append((rules, {**kw, "benchmark": Row((4 + j) * years + t), "expenditure": Row(t),
+                                 "beneficiaries": float(s.aco.beneficiaries), "quality_score": Row(years + t),
+                                 "qps_met": Row(2 * years + t), "alt_qps_met": Row(3 * years + t)}))
+    out = _run(jobs, x, _buffer(buffers, "lead_out", 3 * len(jobs), n), 0)
+    for j, (pr, _u, path_jobs) in enumerate(lead):
+        if pr.add_on is None:
+            pr.add_on = np.zeros_like(pr.shared_savings)
+        for i, (_rules, kw) in enumerate(path_jobs):
+            t, r = kw["benchmark"], 3 * (sum(len(q[2]) for q in lead[:j]) + i)
+            pr.shared_savings.T[t, cols] = out[r]
+            pr.shared_losses.T[t, cols] = out[r + 1]
+            pr.add_on.T[t, cols] = out[r + 2]
