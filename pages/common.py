@@ -1043,7 +1043,9 @@ def share_link_with_snapshots(scenario: Scenario, snapshots: dict[str, Scenario]
 
 def share_link(scenario: Scenario) -> str:
     """A link to the app's root that opens exactly ``scenario`` (same seed, same numbers)."""
-    return f"{app_root_url()}?{urlencode({share.QUERY_PARAM: share_token(scenario)})}"
+    from dashboard import horizon_view  # the view chosen on Compare tracks travels too (?h=10)
+
+    return f"{app_root_url()}?{urlencode({share.QUERY_PARAM: share_token(scenario), **horizon_view.link_params()})}"
 
 
 def restore_from_url() -> None:

@@ -8,6 +8,7 @@ import html
 import pandas as pd
 import streamlit as st
 
+from dashboard import horizon_view
 from pages import common
 from simulation import charts
 from simulation.text import money, pct
@@ -26,6 +27,9 @@ span = f"over {years} year{'s' * (years > 1)}"
 
 st.title("Compare tracks")
 st.caption(common.scenario_caption(s))
+if horizon_view.choice() == horizon_view.TEN:  # the ten-year view (dashboard/horizon_view.py)
+    horizon_view.show(s, common.chart)
+    st.stop()
 
 # ---------------------------------------------------------------- the trade-off in words
 with st.container(key="story"):

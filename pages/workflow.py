@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard import horizon_view
 from pages import common
 from simulation import charts, presets, reports
 from simulation.compare import compare_results, scenario_diff, simulate_named
@@ -528,7 +529,7 @@ def export_files(result: SimulationResult, summary: pd.DataFrame, by_year: pd.Da
 
 
 @st.cache_data(max_entries=4, show_spinner=False, ttl=3600)
-def _chart_pack(scenario_json: str, comparison_json: str | None = None) -> dict[str, Any]:
+def _chart_pack(scenario_json: str, comparison_json: str | None = None, ten_years: bool = False) -> dict[str, Any]:
     s = Scenario.model_validate_json(scenario_json)
     result = common.simulate_cached(s)
     summary = common.summary_cached(s)
@@ -548,10 +549,11 @@ def _chart_pack(scenario_json: str, comparison_json: str | None = None) -> dict[
         return {"error": str(exc), "prov": prov}
     text = recommendation(result, summary)
     extra = {"comparison": comparison, "drivers": drivers}
+    ten = {"horizon": horizon_view.simulate_cached(s)} if ten_years else {}  # the ten-year slide
     pack: dict[str, Any] = {"prov": prov, "images": images,
                             "pngs": {t: reports.png_with_provenance(png, prov.line()) for t, png in images.items()},
                             "pptx": reports.pptx_bytes(result, summary=summary, images=images, prov=prov,
-                                                       recommendation_text=text, **extra)}
+                                                       recommendation_text=text, **extra, **ten)}
     try:
         pack["pdf"] = reports.report_pdf(result, summary=summary, images=images, prov=prov,
                                          recommendation_text=text, **extra)
@@ -569,4 +571,4 @@ def chart_pack(scenario: Scenario, comparison: pd.DataFrame | None = None) -> di
     ``scenario`` (with the side-by-side ``comparison`` of the scenarios compared, if any):
     drawn by a headless browser (kaleido, 10–20 s), so behind a button; cached."""
     cj = comparison.to_json(orient="split") if comparison is not None and len(comparison) else None
-    return _chart_pack(scenario.model_dump_json(), cj)
+    return _chart_pack(scenario.model_dump_json(), cj, st.session_state.get(horizon_view.KEY) == horizon_view.TEN)

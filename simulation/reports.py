@@ -624,12 +624,28 @@ def _notes(slide, text: str) -> None:
     slide.notes_slide.notes_text_frame.text = text
 
 
+def _ten_year_slide(new_slide, textbox, add_table, horizon, width, inches, grey) -> None:
+    """The deck's ten-year slide: simulation/horizon_report's sentences and its table."""
+    from . import horizon_report
+
+    words = horizon_report.sentences(horizon)
+    span = f"{horizon.years[0]}–{horizon.years[-1]}"
+    slide = new_slide(f"Ten years ({span}): MSSP's renewal against LEAD's fixed benchmark",
+                      " ".join(words) + f" {horizon.scenario.trials:,} simulated futures, seed {horizon.scenario.seed}; "
+                      "every path settled on the same futures (acosim simulate --horizon 10).")
+    textbox(slide, inches(0.6), inches(1.25), width - inches(1.2), inches(2.6), words, 15)
+    rows = [{"Path": p["path"], "Ten-year net": money(p["ten_year_net"], signed=True),
+             "Present value": money(p["present_value"], signed=True)}
+            for p in horizon.summary() if p["settled"]]
+    add_table(slide, pd.DataFrame(rows), inches(4.2), [0.5, 0.25, 0.25], size=13, row_height=0.36)
+
+
 def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
                figures: Mapping[str, go.Figure] | None = None, images: Mapping[str, bytes] | None = None,
                prov: Provenance | None = None, recommendation_text: str | None = None,
                title: str | None = None, comparison: pd.DataFrame | None = None,
-               drivers: Sequence[str] | None = None) -> bytes:
-    """A board-ready deck: title; the recommendation in one sentence with the key numbers;
+               drivers: Sequence[str] | None = None, horizon: Any = None) -> bytes:
+    """A board-ready deck (``horizon``: a simulation.horizon.HorizonResult adds the ten-year slide): title; the recommendation in one sentence with the key numbers;
     the key chart and the others; what drives the result (``drivers``: sentences, with the
     'What drives the result' image if in ``images``); the side-by-side of the scenarios
     compared (``comparison``); the assumptions that matter in words; the full assumptions
@@ -753,6 +769,9 @@ def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
             textbox(slide, Inches(0.6), Inches(5.2), width - Inches(1.2), Inches(1.6), list(drivers), 14)
         else:
             textbox(slide, Inches(0.6), Inches(1.4), width - Inches(1.2), Inches(4.5), list(drivers), 20)
+    # 4b. ten years (when the ten-year view was chosen): the ranking and the ratchet in words
+    if horizon is not None:
+        _ten_year_slide(new_slide, textbox, add_table, horizon, width, Inches, grey)
     # 5. the scenarios compared side by side
     if comparison is not None and len(comparison):
         shown = comparison_display(comparison).head(10)

@@ -1,0 +1,233 @@
+"""Compare tracks' ten-year view (2027–2036): MSSP's two agreements and their rebasing against
+LEAD's one benchmark base, on the same simulated futures (simulation/horizon.py).
+
+The choice "One agreement / Ten years" lives in the session and in the address bar (``?h=10``),
+and share links carry it, so a link opens the view it was copied from; the scenario (``?s=``)
+is never changed by it. Figure builders are pure (DataFrame -> Figure); :func:`show` lays them
+out with the words of simulation/horizon_report.py.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from simulation import charts, horizon, horizon_report
+from simulation.scenario import Scenario
+from simulation.text import money
+
+#: Session key of the choice and the query parameter that carries it (``?h=10``).
+KEY = "compare.horizon"
+PARAM = "h"
+ONE, TEN = "one", "ten"
+LABELS = {ONE: "One agreement", TEN: "Ten years (2027–2036)"}
+#: Futures of the ten-year view at most (5 paths × 10 years each; fits the run budget).
+MAX_TRIALS = 50_000
+
+_PATH_COLORS = {"ENHANCED": charts.track_color("ENHANCED"), "BASIC_GLIDE": charts.track_color("BASIC_GLIDE"),
+                "BASIC_E": charts.track_color("BASIC_E"), "LEAD_GLOBAL": charts.track_color("LEAD_GLOBAL"),
+                "LEAD_PROFESSIONAL": charts.track_color("LEAD_PROFESSIONAL")}
+
+
+def path_colors(result: horizon.HorizonResult) -> dict[str, str]:
+    return {p.path.name: _PATH_COLORS.get(p.path.first, charts.NEUTRAL) for p in result.paths}
+
+
+# --------------------------------------------------------------------------- state and URL
+
+
+def from_url() -> None:
+    """Seed the choice from ``?h=`` the first time this session sees it (a shared link)."""
+    state = st.session_state
+    asked = st.query_params.get(PARAM)
+    if asked is not None and state.get("_horizon_url") != asked:
+        state["_horizon_url"] = asked
+        state[KEY] = TEN if asked == "10" else ONE
+    state.setdefault(KEY, ONE)
+
+
+def to_url(choice: str) -> None:
+    """Keep ``?h=10`` in the address bar while the ten-year view is chosen (only ``h``)."""
+    if choice == TEN:
+        if st.query_params.get(PARAM) != "10":
+            st.query_params[PARAM] = "10"
+        st.session_state["_horizon_url"] = "10"
+    elif PARAM in st.query_params:
+        del st.query_params[PARAM]
+        st.session_state["_horizon_url"] = None
+
+
+def link_params() -> dict[str, str]:
+    """Query parameters a share link adds for the view (``{"h": "10"}`` when chosen)."""
+    return {PARAM: "10"} if st.session_state.get(KEY) == TEN else {}
+
+
+def choice() -> str:
+    """The horizon control on Compare tracks; returns ONE or TEN."""
+    from_url()
+    picked = st.segmented_control(
+        "Horizon", [ONE, TEN], key=KEY, required=True, format_func=LABELS.get,
+        help="One agreement: the tracks over the agreement in the sidebar. Ten years: MSSP's first agreement "
+             "and its 2032 renewal, whose benchmark is rebuilt from your own spending, against LEAD's one "
+             "benchmark base for 2027–2036. The scenario is the same in both.")
+    to_url(picked or ONE)
+    return picked or ONE
+
+
+# --------------------------------------------------------------------------- engine (cached)
+
+
+def horizon_scenario(s: Scenario) -> Scenario:
+    """The scenario the ten-year view runs: the same, with its futures capped for the server."""
+    return s if s.trials <= MAX_TRIALS else s.model_copy(update={"trials": MAX_TRIALS})
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _simulate(scenario_json: str) -> horizon.HorizonResult:
+    return horizon.simulate_horizon(Scenario.model_validate_json(scenario_json))
+
+
+def simulate_cached(s: Scenario) -> horizon.HorizonResult:
+    """The ten-year simulation of ``s`` (read-only, shared by sessions)."""
+    return _simulate(horizon_scenario(s).model_dump_json())
+
+
+# --------------------------------------------------------------------------- figures (pure)
+
+
+def cumulative_figure(df: pd.DataFrame, colors: dict[str, str], renewal: int | None, *,
+                      present_value: bool = False, height: int = 400) -> go.Figure:
+    """Cumulative net (or its present value) year by year, one line per path; the renewal year
+    marked with a vertical line."""
+    col = "cumulative_pv" if present_value else "cumulative_net"
+    d = df[df[col].notna()]
+    data = []
+    for name, g in d.groupby("path", sort=False):
+        g = g.sort_values("year")
+        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g[col].tolist(), "mode": "lines+markers",
+                     "name": name, "line": {"color": colors.get(name, charts.NEUTRAL), "width": 2.6,
+                                            "dash": "solid" if g["lead"].iloc[0] else "dot"},
+                     "hovertemplate": "%{x}: %{customdata}<extra>" + html.escape(name) + "</extra>",
+                     "customdata": [money(v, signed=True) for v in g[col]]})
+    lo, hi = float(min(0.0, d[col].min())), float(max(0.0, d[col].max()))
+    years = sorted(d["year"].unique().tolist())
+    lay = charts._layout(height, top=56, xaxis=charts._axis(tickvals=years, ticktext=[str(y) for y in years],
+                                                             showgrid=False),
+                         yaxis=charts._axis(title=("Present value, cumulative" if present_value
+                                                   else "Cumulative net, after costs"),
+                                            **charts.money_axis(lo, hi)))
+    lay["shapes"] = [charts._hline(0.0)]
+    if renewal is not None:
+        lay["shapes"].append(charts._vline(renewal - 0.5, dash="dash", color=charts.NEUTRAL))
+        lay["annotations"] = [{"x": renewal - 0.5, "y": 1.0, "yref": "paper", "yanchor": "bottom", "xanchor": "left",
+                               "text": f"  MSSP renewal {renewal}: benchmark rebased", "showarrow": False,
+                               "font": {"size": 12, "color": charts.NEUTRAL}}]
+    return charts._figure(data, lay)
+
+
+def benchmark_figure(df: pd.DataFrame, colors: dict[str, str], renewal: int | None, *,
+                     height: int = 380) -> go.Figure:
+    """The benchmark per beneficiary each path settles against (one line per distinct
+    benchmark: MSSP's paths share theirs) and the expected spending."""
+    data = []
+    seen: list[tuple[float, ...]] = []
+    for name, g in df.groupby("path", sort=False):
+        g = g.sort_values("year")
+        key = tuple(round(v, 2) for v in g["benchmark_pc"])
+        if key in seen:
+            continue
+        seen.append(key)
+        lead = bool(g["lead"].iloc[0])
+        label = f"{name} benchmark" if lead else "MSSP benchmark (rebased at renewal)"
+        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g["benchmark_pc"].tolist(),
+                     "mode": "lines+markers", "name": label,
+                     "line": {"color": colors.get(name, charts.INK) if lead else charts.INK, "width": 2.6,
+                              "dash": "solid" if lead else "dot"},
+                     "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>" + html.escape(label) + "</extra>"})
+    sp = df.drop_duplicates("year").sort_values("year")
+    data.append({"type": "scatter", "x": sp["year"].tolist(), "y": sp["spending_pc"].tolist(), "mode": "lines",
+                 "name": "Expected spending", "line": {"color": charts.SAVINGS, "width": 2.2},
+                 "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>Expected spending</extra>"})
+    years = sp["year"].tolist()
+    lay = charts._layout(height, top=56, xaxis=charts._axis(tickvals=years, ticktext=[str(y) for y in years],
+                                                             showgrid=False),
+                         yaxis=charts._axis(title="Per beneficiary per year", tickprefix="$", tickformat=",.0f"))
+    if renewal is not None:
+        lay["shapes"] = [charts._vline(renewal - 0.5, dash="dash", color=charts.NEUTRAL)]
+        lay["annotations"] = [{"x": renewal - 0.5, "y": 1.0, "yref": "paper", "yanchor": "bottom", "xanchor": "left",
+                               "text": f"  {renewal}: renewal", "showarrow": False,
+                               "font": {"size": 12, "color": charts.NEUTRAL}}]
+    return charts._figure(data, lay)
+
+
+def table_rows(result: horizon.HorizonResult) -> list[dict[str, object]]:
+    """Per path: ten-year net, present value and the 2027–2031 / 2032–2036 split (dollars)."""
+    df = horizon_report.by_year(result)
+    ren = horizon_report.renewal_index(result)
+    out = []
+    for p in result.summary():
+        g = df[df["path"] == p["path"]]
+        out.append({"path": p["path"], "ten_year_net": p["ten_year_net"], "present_value": p["present_value"],
+                    "first_five": float(g.iloc[:ren]["net"].sum()) if ren else float("nan"),
+                    "last_five": float(g.iloc[ren:]["net"].sum()) if ren else float("nan"),
+                    "settled": p["settled"]})
+    return out
+
+
+# --------------------------------------------------------------------------- the view
+
+
+def show(s: Scenario, chart) -> horizon.HorizonResult:
+    """The ten-year view on Compare tracks. ``chart`` is pages/common.chart (draws a figure)."""
+    hs = horizon_scenario(s)
+    with st.spinner(f"Simulating {hs.trials:,} futures over ten years for every path…"):
+        result = simulate_cached(s)
+    df = horizon_report.by_year(result)
+    colors = path_colors(result)
+    ren = horizon_report.renewal_index(result)
+    renewal = result.years[ren] if ren is not None else None
+    with st.container(key="horizon_story"):
+        st.markdown("\n\n".join(_md(t) for t in horizon_report.sentences(result)))
+    st.subheader("Money kept, year by year")
+    pv = st.toggle("Show present value", key="compare.horizon_pv",
+                   help=f"Each year's cash discounted at {result.discount_rate:.0%} a year to the start of "
+                        f"{result.years[0]}, settlement cash arriving {result.cash_lag} year(s) after the "
+                        "performance year (data/horizon/rebasing.yaml).")
+    chart(cumulative_figure(df, colors, renewal, present_value=pv), "horizon_cumulative")
+    st.caption("Dotted lines: MSSP paths (first agreement, then the renewal); solid: LEAD (one agreement). "
+               "Each point is the average over the simulated futures of everything kept up to that year, "
+               "after the ACO's costs. Look at the dashed line: after it, MSSP's lines bend down as the "
+               "rebased benchmark leaves less to share.")
+    st.subheader("The benchmark each path settles against")
+    chart(benchmark_figure(df, colors, renewal), "horizon_benchmark")
+    r = horizon_report.ratchet(result)
+    if r is not None:
+        st.caption(f"MSSP's benchmark steps down in {r.renewal_year}: it is rebuilt from your own "
+                   f"{r.benchmark_years[0]}–{r.benchmark_years[1]} spending ({money(r.history)} per beneficiary "
+                   f"against {money(r.before)} before), plus the {r.kind} ({money(r.adjustment)}). LEAD's "
+                   "stays on its base, updated by the trend, for all ten years.")
+    rows = table_rows(result)
+    lines = ["| Path | 2027–2031 | 2032–2036 | Ten years | Present value |", "|---|---:|---:|---:|---:|"]
+    for row in rows:
+        if row["settled"]:
+            lines.append(f"| {_md(row['path'])} | {money(row['first_five'], signed=True)} | "
+                         f"{money(row['last_five'], signed=True)} | **{money(row['ten_year_net'], signed=True)}** | "
+                         f"{money(row['present_value'], signed=True)} |")
+    st.markdown(_md("\n".join(lines)))
+    lead_k = next((p.steps.get("reach_factor") for p in result.paths if p.path.lead), None)
+    st.caption(f"{result.scenario.trials:,} simulated futures, seed {result.scenario.seed}; every path is settled "
+               "on the same futures. Region spending relative to the ACO's: "
+               f"{result.settings['region_ratio']:.3f} (1 / historical spending vs region). "
+               + ("LEAD's benchmark level is fitted on ACO REACH results [INF], as in the one-agreement view. "
+                  if lead_k is not None and float(lead_k.mean()) != 1.0 else "")
+               + ("The CY2027 proposal (PROPOSED) is on: 75% prior savings adjustment, ENHANCED's regional "
+                  "weight at most 35%." if result.settings["psa_proposal"] else ""))
+    return result
+
+
+def _md(text: str) -> str:
+    """Markdown-safe text: dollar signs escaped (not formulas)."""
+    return text.replace("$", "\\$")
