@@ -27,9 +27,12 @@ LABELS = {ONE: "One agreement", TEN: "Ten years (2027–2036)"}
 #: Futures of the ten-year view at most (5 paths × 10 years each; fits the run budget).
 MAX_TRIALS = 50_000
 
+# LEAD succeeds REACH: its options take REACH's hues unless the house palette names LEAD's own
 _PATH_COLORS = {"ENHANCED": charts.track_color("ENHANCED"), "BASIC_GLIDE": charts.track_color("BASIC_GLIDE"),
-                "BASIC_E": charts.track_color("BASIC_E"), "LEAD_GLOBAL": charts.track_color("LEAD_GLOBAL"),
-                "LEAD_PROFESSIONAL": charts.track_color("LEAD_PROFESSIONAL")}
+                "BASIC_E": charts.track_color("BASIC_E"),
+                "LEAD_GLOBAL": charts.TRACK_COLORS.get("LEAD_GLOBAL", charts.track_color("REACH_GLOBAL")),
+                "LEAD_PROFESSIONAL": charts.TRACK_COLORS.get("LEAD_PROFESSIONAL",
+                                                             charts.track_color("REACH_PROFESSIONAL"))}
 
 
 def path_colors(result: horizon.HorizonResult) -> dict[str, str]:
@@ -122,8 +125,8 @@ def cumulative_figure(df: pd.DataFrame, colors: dict[str, str], renewal: int | N
     lay["shapes"] = [charts._hline(0.0)]
     if renewal is not None:
         lay["shapes"].append(charts._vline(renewal - 0.5, dash="dash", color=charts.NEUTRAL))
-        lay["annotations"] = [{"x": renewal - 0.5, "y": 1.0, "yref": "paper", "yanchor": "bottom", "xanchor": "left",
-                               "text": f"  MSSP renewal {renewal}: benchmark rebased", "showarrow": False,
+        lay["annotations"] = [{"x": renewal - 0.5, "y": 0.99, "yref": "paper", "yanchor": "top", "xanchor": "right",
+                               "text": f"MSSP renewal {renewal}: benchmark rebased  ", "showarrow": False,
                                "font": {"size": 12, "color": charts.NEUTRAL}}]
     return charts._figure(data, lay)
 
@@ -157,8 +160,8 @@ def benchmark_figure(df: pd.DataFrame, colors: dict[str, str], renewal: int | No
                          yaxis=charts._axis(title="Per beneficiary per year", tickprefix="$", tickformat=",.0f"))
     if renewal is not None:
         lay["shapes"] = [charts._vline(renewal - 0.5, dash="dash", color=charts.NEUTRAL)]
-        lay["annotations"] = [{"x": renewal - 0.5, "y": 1.0, "yref": "paper", "yanchor": "bottom", "xanchor": "left",
-                               "text": f"  {renewal}: renewal", "showarrow": False,
+        lay["annotations"] = [{"x": renewal - 0.5, "y": 0.99, "yref": "paper", "yanchor": "top", "xanchor": "left",
+                               "text": f"  {renewal}: MSSP renewal", "showarrow": False,
                                "font": {"size": 12, "color": charts.NEUTRAL}}]
     return charts._figure(data, lay)
 

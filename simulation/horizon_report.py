@@ -92,8 +92,11 @@ def ratchet_sentence(r: Ratchet) -> str:
     else:
         other = "regional adjustment" if r.kind == "prior savings adjustment" else "prior savings adjustment"
         tail = (f"; the {r.kind} gives back {money(r.adjustment)} per beneficiary ({money(r.adjustment * n)} a year) "
-                f"— the larger of it and the {other}, never both — so the renewed benchmark is "
-                f"{money(r.before - r.after)} per beneficiary below where it stood.")
+                f"— the larger of it and the {other}, never both — so the renewed benchmark starts "
+                + (f"{money(r.before - r.after)} per beneficiary below where it stood."
+                   if r.before > r.after else
+                   f"{money(r.after - r.before)} per beneficiary above where it stood (the {r.kind} more than "
+                   "makes up for the ratchet here)."))
     return head + tail
 
 
