@@ -209,8 +209,9 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
     r = horizon_report.ratchet(result)
     if r is not None:
         st.caption(f"MSSP's benchmark steps down in {r.renewal_year}: it is rebuilt from your own "
-                   f"{r.benchmark_years[0]}–{r.benchmark_years[1]} spending ({money(r.history)} per beneficiary "
-                   f"against {money(r.before)} before), plus the {r.kind} ({money(r.adjustment)}). LEAD's "
+                   f"{r.benchmark_years[0]}–{r.benchmark_years[1]} spending ({horizon_report.per_capita(r.history)} per "
+                   f"beneficiary against {horizon_report.per_capita(r.before)} before), plus the {r.kind} "
+                   f"({horizon_report.per_capita(r.adjustment)}). LEAD's "
                    "stays on its base, updated by the trend, for all ten years.")
     rows = table_rows(result)
     lines = ["| Path | 2027–2031 | 2032–2036 | Ten years | Present value |", "|---|---:|---:|---:|---:|"]

@@ -19,6 +19,8 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:  # when this file is run on its own (tests, screenshots)
     sys.path.insert(0, _ROOT)
 
+import numpy as np  # noqa: E402
+
 from pages import learn_content as lc  # noqa: E402
 from pages.common import deep_link_guard, get_scenario, simulate_cached  # noqa: E402
 from simulation import walkthrough as wt  # noqa: E402
@@ -534,5 +536,43 @@ def main() -> None:
     lc.page_link("pages/learn.py", label="Every term in the glossary (Learn page)",
                  icon=":material/menu_book:")
 
+def _renewal_section() -> None:
+    """An MSSP renewal year of one simulated future of the ten-year horizon, step by step
+    (simulation.walkthrough.renewal_walk): the rebuilt benchmark, then the settlement."""
+    from dashboard import horizon_view
+    from pages.common import md
+    from simulation import horizon_report
+
+    st.divider()
+    st.subheader("A renewal year: the benchmark rebuilt from the ACO's own spending")
+    st.markdown("MSSP renews in 2032 on a benchmark rebuilt from the ACO's spending in 2029–2031. Pick a "
+                "path, a year of the second agreement and a simulated future (the ten-year view of Compare "
+                "tracks, same scenario and seed); the steps below are the numbers that future was settled with.")
+    result = horizon_view.simulate_cached(get_scenario())
+    mssp = [k for k, p in enumerate(result.paths) if not p.path.lead]
+    c1, c2, c3 = st.columns(3)
+    k = c1.selectbox("Path", mssp, format_func=lambda i: result.paths[i].path.name, key="wt_renewal_path")
+    n_ap = horizon_report.renewal_index(result)
+    if n_ap is None:
+        return
+    t = c2.selectbox("Year", list(range(n_ap, len(result.years))), format_func=lambda i: str(result.years[i]),
+                     key="wt_renewal_year")
+    which = c3.selectbox("Future", list(wt.OUTCOMES), format_func=lambda o: wt.OUTCOMES[o][1],
+                         key="wt_renewal_outcome")
+    earned = result.paths[k].earned[:, t]
+    order = np.argsort(earned, kind="stable")
+    trial = int(order[round(wt.OUTCOMES[which][0] / 100 * (earned.size - 1))])
+    rw = wt.renewal_walk(result, k, trial, t)
+    st.caption(f"Simulated future {trial + 1:,} of {earned.size:,}, {rw.year}: {md_escape(rw.path)}.")
+    for i, step in enumerate(rw.benchmark_steps, 1):
+        st.markdown(f"**{i}. {step.label}**")
+        st.markdown(md(step.text))
+        st.caption(f"Rule: {step.citation}")
+    st.markdown(f"**{len(rw.benchmark_steps) + 1}. The settlement against {md(money(rw.benchmark * rw.walk.inputs.beneficiaries))}** "
+                f"({md(rw.path)}, {rw.year}): {md(money(rw.walk.final, signed=True))} with CMS.")
+    _show_steps(rw.walk.steps)
+
+
 deep_link_guard()
 main()
+_renewal_section()

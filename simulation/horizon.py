@@ -124,6 +124,43 @@ class HorizonResult:
     def present_value(self, k: int) -> np.ndarray:
         return rebasing.present_value(self.net(k), self.discount_rate, self.cash_lag)
 
+    def settlement_inputs(self, k: int, trial: int, t: int):
+        """The rules and ``settle`` arguments of MSSP path ``k``'s year ``t`` in ``trial``
+        (the futures are drawn again from the seed, exactly as simulated); the walkthrough
+        settles a renewal year with them. Raises ValueError for a LEAD path."""
+        p = self.paths[k].path
+        if p.lead:
+            raise ValueError(f"{p.name}: a LEAD path has no renewal to walk through")
+        if not 0 <= trial < self.spending.shape[0]:
+            raise IndexError(f"trial {trial} is outside 0-{self.spending.shape[0] - 1}")
+        s = self.scenario
+        rr = rebasing.load_rebasing_rules()
+        n_ap = rr.mssp["agreement_years"]
+        years = len(self.years)
+        ci, col = divmod(trial, CHUNK)
+        ss = _chunk_seeds(s.seed, s.trials)[ci]
+        size = min(CHUNK, s.trials - ci * CHUNK)
+        d = _build_draws(_ten_year(s, years, self.years[0]), _standard_draws(ss, size, years))
+        first = t < n_ap
+        ap = _agreement(s, self.years[0] if first else self.years[0] + n_ap,
+                        min(n_ap, years) if first else max(1, years - n_ap), s.aco.first_agreement if first else False)
+        choice = TrackChoice(track=p.first if first else p.renewal, msr=p.msr, overrides=dict(p.overrides))
+        yp = plan(choice, ap)[t if first else t - n_ap]
+        two_way = self.paths[k].steps.get("historical_benchmark")
+        tw = None
+        if not first and two_way is not None:
+            tw = (two_way[trial] + self.paths[k].steps["adjustment"][trial]) * d.trend_index[t, col] / \
+                d.trend_index[n_ap - 1, col]
+        rows = {"spending": d.spending[t, col], "quality": d.quality[t, col], "qps": d.qps[t, col],
+                "alt": d.alt[t, col], "revenue": s.aco.participant_revenue * d.trend_index[t, col],
+                "mssp": self.paths[k].benchmark[trial, t],
+                "mssp_two_way": s.aco.benchmark_pc * d.trend_index[t, col] if first else tw}
+        kw = _job_inputs(choice, yp, ap, t if first else t - n_ap, rows)
+        args = {name: v.item() if isinstance(v, np.ndarray | np.generic) else v for name, v in kw.items()}
+        for name in ("qps_met", "alt_qps_met"):
+            args[name] = bool(args[name])
+        return yp.rules, args
+
     def summary(self) -> list[dict[str, object]]:
         """Per path: per-year means (benchmark and spending per capita; shared savings, shared
         losses and net in dollars), the ten-year net and its present value (means)."""

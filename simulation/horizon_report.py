@@ -17,6 +17,13 @@ from .horizon import HorizonResult
 from .text import money
 
 
+def per_capita(x: float, *, signed: bool = False) -> str:
+    """Dollars per beneficiary to the dollar ($13,018; −$44): per-capita steps are too small
+    for the $K rounding of whole-ACO amounts."""
+    sign = "−" if x < 0 else ("+" if signed and x > 0 else "")
+    return f"{sign}${abs(x):,.0f}"
+
+
 @dataclass(frozen=True)
 class Ratchet:
     """What rebasing did to one MSSP path at renewal, per beneficiary (means over futures)."""
@@ -80,22 +87,22 @@ def ratchet_sentence(r: Ratchet) -> str:
     n = r.beneficiaries
     lo, hi = r.benchmark_years
     if r.drop > 0:
-        head = (f"After renewal in {r.renewal_year}, your {r.path} benchmark is {money(r.drop)} lower per "
+        head = (f"After renewal in {r.renewal_year}, your {r.path} benchmark is {per_capita(r.drop)} lower per "
                 f"beneficiary ({money(r.drop * n)} a year for {n:,.0f} beneficiaries) because it is rebuilt "
                 f"from your own {lo}–{hi} spending")
     else:
         head = (f"After renewal in {r.renewal_year}, your {r.path} benchmark is rebuilt from your own "
-                f"{lo}–{hi} spending, which was not below the benchmark on average ({money(-r.drop)} above it "
+                f"{lo}–{hi} spending, which was not below the benchmark on average ({per_capita(-r.drop)} above it "
                 "per beneficiary), so there is no ratchet to speak of")
     if r.kind == "none":
         tail = "; no adjustment gives anything back (neither the regional nor the prior savings adjustment is positive)."
     else:
         other = "regional adjustment" if r.kind == "prior savings adjustment" else "prior savings adjustment"
-        tail = (f"; the {r.kind} gives back {money(r.adjustment)} per beneficiary ({money(r.adjustment * n)} a year) "
+        tail = (f"; the {r.kind} gives back {per_capita(r.adjustment)} per beneficiary ({money(r.adjustment * n)} a year) "
                 f"— the larger of it and the {other}, never both — so the renewed benchmark starts "
-                + (f"{money(r.before - r.after)} per beneficiary below where it stood."
+                + (f"{per_capita(r.before - r.after)} per beneficiary below where it stood."
                    if r.before > r.after else
-                   f"{money(r.after - r.before)} per beneficiary above where it stood (the {r.kind} more than "
+                   f"{per_capita(r.after - r.before)} per beneficiary above where it stood (the {r.kind} more than "
                    "makes up for the ratchet here)."))
     return head + tail
 

@@ -655,3 +655,84 @@ def waterfall_figure(steps: Sequence[Step]) -> go.Figure:
     fig.update_xaxes(tickfont={"size": 12})
     fig.update_annotations(font={"size": 14}, x=0, xanchor="left")
     return fig
+
+
+# --------------------------------------------------------------------------- a renewal year
+
+
+@dataclass(frozen=True)
+class RenewalWalk:
+    """One simulated future's MSSP renewal year, step by step: the rebuilt benchmark
+    (``benchmark_steps``, per beneficiary) and then the usual settlement (``walk``)."""
+
+    path: str
+    trial: int
+    year: int
+    benchmark_steps: tuple[Step, ...]
+    walk: Walk
+
+    @property
+    def benchmark(self) -> float:
+        return float(self.benchmark_steps[-1].total)
+
+
+def renewal_walk(result: Any, k: int, trial: int, t: int) -> RenewalWalk:
+    """Walk MSSP path ``k`` of a :class:`simulation.horizon.HorizonResult` in renewal year
+    index ``t`` of future ``trial``: the historical benchmark from the ACO's own spending in
+    the benchmark years, the regional adjustment, the prior savings adjustment, the larger of
+    the two, the update to the year, then the settlement. Every number is the one the
+    simulation kept for that future (``PathResult.steps``); each step carries its citation
+    (data/horizon/rebasing.yaml)."""
+    from .horizon_report import per_capita as pc
+    from .rebasing import load_rebasing_rules
+
+    rr = load_rebasing_rules()
+    n_ap = rr.mssp["agreement_years"]
+    pr = result.paths[k]
+    if pr.path.lead or "historical_benchmark" not in pr.steps:
+        raise ValueError(f"{pr.path.name}: no renewal (a LEAD path keeps one base)")
+    if not n_ap <= t < len(result.years):
+        raise ValueError(f"year index {t}: a renewal year is {n_ap} to {len(result.years) - 1}")
+    st = {name: float(v[trial]) for name, v in pr.steps.items()}
+    src = rr.sources
+    lo, hi = result.years[n_ap - 3], result.years[n_ap - 1]
+    hb, ra, psa, adj = st["historical_benchmark"], st["regional_adjustment"], st["prior_savings_adjustment"], st["adjustment"]
+    lower = st["lower_spending"] > 0
+    count = result.settings["regional_count"]
+    weights = rr.mssp["regional_weight_lower" if lower else "regional_weight_higher"]
+    w = weights[min(count, len(weights)) - 1]
+    cap = result.settings.get("regional_weight_caps", {}).get(pr.path.name)
+    if lower and cap is not None:
+        w = min(w, cap)
+    base = hb + adj
+    bench = float(pr.benchmark[trial, t])
+    chosen = ("the prior savings adjustment" if adj > 0 and adj == psa and psa >= ra else
+              "the regional adjustment" if adj > 0 else "no adjustment")
+    steps = (
+        Step("historical_benchmark", "Historical benchmark", None, hb, None,
+             src["mssp.historical_weights_renewal"][1],
+             f"Rebuilt from this future's own spending in {lo}–{hi} (the renewal's benchmark years), each "
+             f"year trended to {hi} and weighted one third: {pc(hb)} per beneficiary, against "
+             f"{pc(st['benchmark_before_renewal'])} in {hi} before renewal."),
+        Step("regional_adjustment", "Regional adjustment", None, ra, w, src["mssp.regional_weight_lower"][1],
+             f"Regional spending {pc(st['regional_pc'])}: the ACO is {'below' if lower else 'above'} its region, "
+             f"so {pct(w, 0)} of the gap (adjustment number {count}"
+             + (", held at the CY2027 proposal's cap for this track, PROPOSED" if lower and cap is not None else "")
+             + f"), capped at +{pct(rr.mssp['regional_positive_cap'], 1)} / −{pct(rr.mssp['regional_negative_cap'], 1)} "
+             f"of national spending: {pc(ra, signed=True)}."),
+        Step("prior_savings_adjustment", "Prior savings adjustment", None, psa,
+             rr.mssp["psa_share_proposed" if result.settings["psa_proposal"] else "psa_share"],
+             src["mssp.psa_share_proposed" if result.settings["psa_proposal"] else "mssp.psa_share"][1],
+             f"A share of the mean savings per beneficiary in {lo}–{hi} (0 if they lost money), capped at "
+             f"{pct(rr.mssp['psa_cap'], 0)} of national spending: {pc(psa)}."),
+        Step("adjustment", "Adjusted benchmark", adj, base, None, src["mssp.negative_regional_eliminated"][1],
+             f"The larger of a positive regional adjustment and the prior savings adjustment, never both "
+             f"(a negative regional adjustment alone is not applied): {chosen}, {pc(adj, signed=True)}. "
+             f"{pc(hb)} + {pc(adj)} = {pc(base)}."),
+        Step("update", f"Updated to {result.years[t]}", bench - base, bench, bench / base if base else None,
+             src["mssp.acpt_weight"][1],
+             f"Two thirds the national-regional trend and one third the ACPT from {hi} to {result.years[t]}: "
+             f"× {bench / base:.4f} = {pc(bench)} per beneficiary, the benchmark this year settles against."),
+    )
+    rules, args = result.settlement_inputs(k, trial, t)
+    return RenewalWalk(pr.path.name, trial, result.years[t], steps, walk(rules, WalkInputs.from_settle_args(args)))

@@ -78,7 +78,7 @@ def test_ratchet_sentence_numbers_equal_the_result():
     text = horizon_report.ratchet_sentence(rat)
     # default scenario: 5% below the region, savings made: the history is lower, an adjustment gives back
     assert rat.drop > 0 and rat.adjustment > 0
-    assert money(rat.drop) in text and money(rat.adjustment) in text
+    assert horizon_report.per_capita(rat.drop) in text and horizon_report.per_capita(rat.adjustment) in text
     assert "rebuilt from your own 2029–2031 spending" in text
     assert rat.kind in text
     # the ranking sentence names the best path's ten-year net and present value
@@ -159,8 +159,39 @@ def test_deck_has_a_ten_year_slide_when_the_horizon_is_chosen():
     ten = [t for t in texts if "Ten years" in t]
     assert len(ten) == 1
     rat = horizon_report.ratchet(hr)
-    assert money(rat.drop) in ten[0] and money(rat.adjustment) in ten[0]
+    assert horizon_report.per_capita(rat.drop) in ten[0]
+    assert horizon_report.per_capita(rat.adjustment) in ten[0]
     plain = Presentation(io.BytesIO(reports.pptx_bytes(res)))
     assert not any("Ten years" in "\n".join(sh.text_frame.text for sh in sl.shapes if sh.has_text_frame)
                    for sl in plain.slides)
     assert re.search(r"2027", ten[0])
+
+
+def test_walkthrough_renewal_steps_add_up_to_the_simulated_settlement():
+    from simulation import walkthrough
+
+    r = horizon.simulate_horizon(Scenario(trials=60_000))  # two chunks: the second is drawn again
+    for k in (0, 1):
+        for trial in (7, 55_555):
+            for t in (5, 9):
+                rw = walkthrough.renewal_walk(r, k, trial, t)
+                hb, ra, psa, adj, up = rw.benchmark_steps
+                assert hb.total == pytest.approx(r.paths[k].steps["historical_benchmark"][trial])
+                assert adj.total == pytest.approx(hb.total + max(ra.total, psa.total, 0.0))  # the larger, never both
+                assert adj.total + up.amount == pytest.approx(up.total)
+                assert rw.benchmark == pytest.approx(r.paths[k].benchmark[trial, t])
+                assert rw.walk.final == pytest.approx(r.paths[k].earned[trial, t], abs=0.01)
+                assert all(s.citation for s in rw.benchmark_steps)
+    with pytest.raises(ValueError, match="a renewal year"):
+        walkthrough.renewal_walk(r, 0, 0, 2)
+
+
+def test_walkthrough_page_settles_a_renewal_year():
+    at = _app()
+    at.switch_page("pages/walkthrough.py").run()
+    assert not at.exception, at.exception
+    assert any("A renewal year" in h.value for h in at.subheader)
+    at.selectbox(key="wt_renewal_year").set_value(9).run()
+    assert not at.exception
+    text = _text(at)
+    assert "Historical benchmark" in text and "Prior savings adjustment" in text and "2036" in text
