@@ -98,6 +98,30 @@ def simulate_cached(s: Scenario) -> horizon.HorizonResult:
     return _simulate(horizon_scenario(s).model_dump_json())
 
 
+#: Futures per run of the ten-year break-even and tornado (each reruns the horizon many times).
+SENSITIVITY_TRIALS = 3_000
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _break_even(scenario_json: str, a: str, b: str, trials: int) -> dict[str, object]:
+    return horizon_report.ten_year_break_even(Scenario.model_validate_json(scenario_json), a, b, trials=trials)
+
+
+def break_even_cached(s: Scenario, a: str, b: str) -> dict[str, object]:
+    """The savings effect at which path ``a``'s ten-year present value equals ``b``'s."""
+    return _break_even(s.model_dump_json(), a, b, min(s.trials, SENSITIVITY_TRIALS))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _tornado(scenario_json: str, path: str, trials: int) -> pd.DataFrame:
+    return horizon_report.ten_year_tornado(Scenario.model_validate_json(scenario_json), path, trials=trials)
+
+
+def tornado_cached(s: Scenario, path: str) -> pd.DataFrame:
+    """Each main input's swing on ``path``'s ten-year present value."""
+    return _tornado(s.model_dump_json(), path, min(s.trials, SENSITIVITY_TRIALS))
+
+
 # --------------------------------------------------------------------------- figures (pure)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import horizon_view
 from pages import common
-from simulation import charts
+from simulation import charts, horizon, horizon_report
 from simulation.text import pct
 
 common.deep_link_guard()
@@ -120,3 +121,30 @@ n_b = common._few(s, common.BREAK_EVEN_TRIALS)
 st.caption(f"Found with scipy's Brent root finder on the same {n_b:,} futures (seed {s.seed}) for every value "
            f"tried, between {pct(lo, 0)} and {pct(hi, 0)}. Every other assumption stays as in the sidebar, "
            "including the uncertainty of the effect.")
+
+# ---------------------------------------------------------------- over ten years
+st.subheader("Over ten years (2027–2036)")
+st.markdown("The same questions over ten years: MSSP's first agreement and its 2032 renewal on a benchmark "
+            "rebuilt from your own spending, against LEAD's one benchmark base (the ten-year view of Compare "
+            "tracks). Measured in present value.")
+names = [p.name for p in horizon.default_paths()]
+h1, h2 = st.columns(2)
+common.page_choice("drivers.h_a", names, "LEAD Global" if "LEAD Global" in names else names[0])
+a = h1.selectbox("Path", names, key="drivers.h_a", persist_state="session")
+others = [n for n in names if n != a]
+common.page_choice("drivers.h_b", others, "ENHANCED, ENHANCED" if "ENHANCED, ENHANCED" in others else others[0])
+b = h2.selectbox("Against", others, key="drivers.h_b", persist_state="session")
+with st.spinner("Finding the ten-year break-even (same futures for every value tried)…"):
+    hbe = horizon_view.break_even_cached(s, a, b)
+st.markdown(common.md(horizon_report.break_even_sentence(hbe))
+            + (f" You assume {pct(effect, 2)}." if hbe["status"] == "crosses" else ""))
+with st.spinner("Rerunning ten years with each assumption set low and high…"):
+    htd = horizon_view.tornado_cached(s, a)
+htd["low_text"] = [common.ALL_INPUTS[p].text(v) if p in common.ALL_INPUTS else f"{v:g}"
+                   for p, v in zip(htd["input"], htd["low_value"], strict=True)]
+htd["high_text"] = [common.ALL_INPUTS[p].text(v) if p in common.ALL_INPUTS else f"{v:g}"
+                    for p, v in zip(htd["input"], htd["high_value"], strict=True)]
+common.chart(charts.tornado(htd[htd["low_value"] != htd["high_value"]], base_label="Ten-year present value"),
+             "tornado_ten_years")
+st.caption(f"{a}: each assumption set low and high, the others as in the sidebar; ten-year present value at "
+           f"the default discount rate. {hbe['trials']:,} futures per run, seed {s.seed}.")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import horizon
 from .horizon import HorizonResult
 from .text import money
 
@@ -161,3 +162,82 @@ def by_year(result: HorizonResult) -> pd.DataFrame:
                 "cumulative_net": float(cum[i]) if settled else math.nan,
                 "cumulative_pv": float(cum_pv[i]) if settled else math.nan})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- sensitivity over ten years
+
+
+def _path_named(name: str) -> horizon.HorizonPath:
+    for p in horizon.default_paths():
+        if p.name == name:
+            return p
+    raise ValueError(f"unknown path {name!r}; known: {', '.join(p.name for p in horizon.default_paths())}")
+
+
+def _pv(scenario, paths, trials: int) -> dict[str, float]:
+    r = horizon.simulate_horizon(scenario, paths=paths, trials=trials)
+    return {p["path"]: p["present_value"] for p in r.summary()}
+
+
+def ten_year_break_even(scenario, a: str, b: str, *, trials: int = 3_000, lo: float = -0.05,
+                        hi: float = 0.20, tol: float = 1e-4) -> dict[str, object]:
+    """The true savings effect at which path ``a``'s ten-year present value equals path
+    ``b``'s (same seed, same futures; bisection on the sign of the difference after a scan of
+    nine points). ``value`` is NaN when the two never cross in [lo, hi]; ``status`` says why;
+    ``below`` names the path ahead below the crossing."""
+    from .montecarlo import _with
+
+    paths = [_path_named(a), _path_named(b)]
+
+    def diff(x: float) -> float:
+        pv = _pv(_with(scenario, "performance.savings_effect", x), paths, trials)
+        return pv[a] - pv[b]
+
+    xs = np.linspace(lo, hi, 9)
+    ds = [diff(float(x)) for x in xs]
+    for i in range(len(xs) - 1):
+        if ds[i] == 0 or np.sign(ds[i]) != np.sign(ds[i + 1]):
+            x0, x1, d0 = float(xs[i]), float(xs[i + 1]), ds[i]
+            while x1 - x0 > tol:
+                m = 0.5 * (x0 + x1)
+                dm = diff(m)
+                if np.sign(dm) == np.sign(d0):
+                    x0, d0 = m, dm
+                else:
+                    x1 = m
+            return {"a": a, "b": b, "value": 0.5 * (x0 + x1), "status": "crosses",
+                    "below": a if ds[i] > 0 else b, "trials": trials}
+    ahead = a if ds[0] > 0 else b
+    return {"a": a, "b": b, "value": math.nan, "status": f"{ahead} is ahead everywhere from {lo:.0%} to {hi:.0%}",
+            "below": ahead, "trials": trials}
+
+
+def ten_year_tornado(scenario, path: str, *, trials: int = 3_000) -> pd.DataFrame:
+    """Each main input's swing (montecarlo.TORNADO_INPUTS) on ``path``'s ten-year present
+    value, the other inputs as in the scenario (same seed). Columns as montecarlo.tornado's,
+    with ``net_*`` the present values."""
+    from .montecarlo import TORNADO_INPUTS, _get, _with
+
+    paths = [_path_named(path)]
+    base = _pv(scenario, paths, trials)[path]
+    rows = []
+    for name, label, swing in TORNADO_INPUTS:
+        v = _get(scenario, name)
+        low, high = swing(v)
+        if isinstance(v, int):
+            low, high = round(low), round(high)
+        got = {side: _pv(_with(scenario, name, value), paths, trials)[path]
+               for side, value in (("low", low), ("high", high))}
+        rows.append({"input": name, "label": label, "base_value": v, "low_value": low, "high_value": high,
+                     "track": path, "base_net": base, "net_low": got["low"], "net_high": got["high"],
+                     "swing": abs(got["high"] - got["low"])})
+    return pd.DataFrame(rows)
+
+
+def break_even_sentence(be: dict[str, object]) -> str:
+    """The ten-year break-even in words."""
+    if math.isnan(be["value"]):
+        return f"Over ten years, in present value: {be['status']}."
+    other = be["b"] if be["below"] == be["a"] else be["a"]
+    return (f"Over ten years, in present value, {other} beats {be['below']} once the true savings effect "
+            f"is above {be['value']:.1%} (below it, {be['below']} keeps more); {be['trials']:,} futures a run.")

@@ -195,3 +195,34 @@ def test_walkthrough_page_settles_a_renewal_year():
     assert not at.exception
     text = _text(at)
     assert "Historical benchmark" in text and "Prior savings adjustment" in text and "2036" in text
+
+
+def test_drivers_ten_year_break_even_and_tornado():
+    s = Scenario(trials=1_000)
+    be = horizon_report.ten_year_break_even(s, "LEAD Global", "ENHANCED, ENHANCED", trials=1_000)
+    assert be["status"] == "crosses"
+    # at the crossing the two present values are equal (to the bisection's tolerance)
+    from simulation.montecarlo import _with
+
+    paths = [p for p in horizon.default_paths() if p.name in ("LEAD Global", "ENHANCED, ENHANCED")]
+    lo = horizon.simulate_horizon(_with(s, "performance.savings_effect", be["value"] - 0.01), paths=paths).summary()
+    hi = horizon.simulate_horizon(_with(s, "performance.savings_effect", be["value"] + 0.01), paths=paths).summary()
+    d = {True: lo, False: hi}
+    ahead_below = max(d[True], key=lambda p: p["present_value"])["path"]
+    ahead_above = max(d[False], key=lambda p: p["present_value"])["path"]
+    assert ahead_below == be["below"] and ahead_above != be["below"]
+    assert "beats" in horizon_report.break_even_sentence(be)
+    td = horizon_report.ten_year_tornado(s, "LEAD Global", trials=1_000)
+    top = td.sort_values("swing", ascending=False).iloc[0]
+    assert top["input"] in ("aco.beneficiaries", "performance.savings_effect")
+    assert td.loc[td["input"] == "performance.savings_effect", "net_high"].iloc[0] > \
+        td.loc[td["input"] == "performance.savings_effect", "net_low"].iloc[0]
+
+
+def test_drivers_page_shows_the_ten_year_section():
+    at = _app(Scenario(trials=1_000))
+    at.switch_page("pages/drivers.py").run()
+    assert not at.exception, at.exception
+    assert any("Over ten years" in h.value for h in at.subheader)
+    assert "Over ten years, in present value" in _text(at)
+    assert at.get("plotly_chart")
