@@ -187,7 +187,8 @@ def questions() -> tuple[Question, ...]:
 @lru_cache(maxsize=1)
 def see_its() -> dict[str, SeeIt]:
     return {r["id"]: SeeIt(r["id"], r["label"], r.get("help", ""), r["page"],
-                           r.get("scenario"), r.get("walkthrough"))
+                           r.get("scenario"), r.get("walkthrough"),
+                           {k: r[k] for k in ("horizon", "look") if k in r})
             for r in _read("see_it.yaml")}
 
 
@@ -308,7 +309,15 @@ def open_see_it(item: SeeIt) -> str | None:
         return f"The {PAGES.get(item.page, item.page)} page is not part of this version of the app yet."
     try:
         if item.scenario is not None:
-            set_scenario(see_it_scenario(item))
+            scenario = see_it_scenario(item)
+            set_scenario(scenario)
+            if item.extra.get("horizon") == 10:  # land on Compare's ten-year view
+                from dashboard import horizon_view
+                from pages.common import notify
+
+                st.session_state[horizon_view.KEY] = horizon_view.TEN
+                if item.extra.get("look"):
+                    notify("info", item.extra["look"], scenario)
         else:
             walkthrough_example(item)
             st.session_state[WALK_PRESET_KEY] = item.id

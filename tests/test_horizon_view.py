@@ -226,3 +226,21 @@ def test_drivers_page_shows_the_ten_year_section():
     assert any("Over ten years" in h.value for h in at.subheader)
     assert "Over ten years, in present value" in _text(at)
     assert at.get("plotly_chart")
+
+
+def test_learn_ratchet_lesson_lands_on_the_ten_year_view():
+    from pages import learn_content as lc
+
+    lesson = next(x for x in lc.lessons() if x.id == "ratchet")
+    assert lesson.see_it == ("ten_years",) and "ratchet" in lesson.body.lower()
+    assert not lc.content_problems()
+    at = _app()
+    at.switch_page("pages/learn.py").run()
+    assert not at.exception, at.exception
+    buttons = [b for b in at.button if "ten years, MSSP's renewal against LEAD" in str(b.label)]
+    assert buttons, [b.label for b in at.button][:20]
+    buttons[0].click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[horizon_view.KEY] == horizon_view.TEN
+    assert any("Money kept, year by year" in h.value for h in at.subheader)
+    assert any("look at the dashed line at 2032" in i.value for i in at.info)
