@@ -254,8 +254,10 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
 
     spending = arr()
     costs = arr()
-    results = [PathResult(p, arr(), arr(np.nan if p.lead else None), arr(np.nan if p.lead else None))
-               for p in paths]
+    # a LEAD track the catalog lacks is not settled: NaN; every other cell is written by a chunk
+    unsettled = [p.lead and p.first not in catalog.tracks for p in paths]
+    results = [PathResult(p, arr(), arr(np.nan if u else None), arr(np.nan if u else None))
+               for p, u in zip(paths, unsettled, strict=True)]
     # the renewal's steps do not depend on the MSSP track, except through its largest regional
     # weight (ENHANCED 35% under the CY2027 proposal): one set of steps per weight cap
     caps = {k: _weight_cap(catalog, p.renewal, first_year + n_ap, s.variant)
@@ -506,7 +508,7 @@ def _lead_settle(s, d, lead: list[tuple[PathResult, np.ndarray, list]], cols: sl
     out = _run(jobs, x, _buffer(buffers, "lead_out", 3 * len(jobs), n), 0)
     for j, (pr, _u, path_jobs) in enumerate(lead):
         if pr.add_on is None:
-            pr.add_on = np.zeros_like(pr.shared_savings)
+            pr.add_on = np.empty_like(pr.shared_savings)  # every cell written below, chunk by chunk
         for i, (_rules, kw) in enumerate(path_jobs):
             t, r = kw["benchmark"], 3 * (sum(len(q[2]) for q in lead[:j]) + i)
             pr.shared_savings.T[t, cols] = out[r]
