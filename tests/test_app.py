@@ -131,7 +131,7 @@ def test_drivers_page():
     at.switch_page("pages/drivers.py").run()
     assert not at.exception
     assert at.title[0].value == "What drives the result"
-    assert len(at.get("plotly_chart")) == 3  # tornado, heatmap, break-even
+    assert len(at.get("plotly_chart")) == 4  # tornado, heatmap, break-even, ten-year tornado
     assert "beats" in _texts(at) or "behind" in _texts(at)  # ENHANCED against BASIC E
     at.selectbox(key="drivers.track").set_value("BASIC E").run()
     assert not at.exception

@@ -465,7 +465,9 @@ def test_existing_tracks_are_identical_to_the_cent(start):
 
 def test_existing_horizon_paths_are_identical_to_the_cent():
     paths = [p for p in horizon.default_paths() if not p.lead]
-    h = horizon.simulate_horizon(Scenario(), paths=paths, trials=2_000, seed=5)
+    # region = the ACO's own history, as when these digests were taken (the default region now
+    # follows aco.spending_vs_region, tests/test_horizon_view.py)
+    h = horizon.simulate_horizon(Scenario(), paths=paths, trials=2_000, seed=5, region_ratio=1.0)
     assert {pr.path.name: _digest(pr.earned) for pr in h.paths} == BEFORE_HORIZON
 
 
@@ -490,8 +492,10 @@ def test_horizon_lead_global_higher_spending_section_3_7():
     # gross 3.25 + 3.00 + 2.75 + 2.50 + 2.25 + 5 x 2.00 = 23.75% of one year's benchmark, all
     # in band 1, x 0.98 sequestration = 23.275%; plus the add-on 1.5% x 10 = 15%: 38.275%
     s = _stylised()
+    # LEAD's rules alone (no REACH calibration), region = the ACO's own history (REA 0)
+    rules_only = {"reach_calibration": False, "region_ratio": 1.0}
     r = horizon.simulate_horizon(s, paths=[horizon.HorizonPath("LEAD Global", "LEAD_GLOBAL")], trials=100,
-                                 lead_class="higher")
+                                 lead_class="higher", **rules_only)
     pr = r.paths[0]
     b = s.aco.benchmark_pc * s.aco.beneficiaries
     assert pr.shared_savings.sum(axis=1) / b == pytest.approx(0.23275, abs=5e-5)
@@ -499,7 +503,7 @@ def test_horizon_lead_global_higher_spending_section_3_7():
     assert pr.earned.sum(axis=1) / b == pytest.approx(0.38275, abs=5e-5)
     # lower-spending: 10 x (5 - 3)% = 20%, x 0.98 = 19.6%; no add-on
     r = horizon.simulate_horizon(s, paths=[horizon.HorizonPath("LEAD Global", "LEAD_GLOBAL")], trials=100,
-                                 lead_class="lower")
+                                 lead_class="lower", **rules_only)
     assert r.paths[0].earned.sum(axis=1) / b == pytest.approx(0.196, abs=5e-5)
 
 
