@@ -88,20 +88,32 @@ def _check_path(p: HorizonPath) -> None:
 
 @dataclass
 class PathResult:
-    """Per-trial arrays of one path, shaped (trials, years); ``steps`` per trial (trials,)."""
+    """Per-trial arrays of one path, shaped (trials, years); ``steps`` per trial (trials,).
+
+    A year ends in shared savings or shared losses, never both, so one array keeps both:
+    ``shared`` (savings minus losses; NaN where the path is not settled), and the savings and
+    the losses are its positive and negative parts (half the memory the engine must write)."""
 
     path: HorizonPath
     benchmark: np.ndarray
-    shared_savings: np.ndarray
-    shared_losses: np.ndarray
+    shared: np.ndarray
     steps: dict[str, np.ndarray] = field(default_factory=dict)
     #: LEAD's administrative add-on paid outside the sharing (higher-spending ACO), (trials, years)
     add_on: np.ndarray | None = None
 
     @property
+    def shared_savings(self) -> np.ndarray:
+        """Shared savings CMS pays, (trials, years)."""
+        return np.maximum(self.shared, 0.0)
+
+    @property
+    def shared_losses(self) -> np.ndarray:
+        """Shared losses the ACO repays (positive dollars), (trials, years)."""
+        return np.maximum(-self.shared, 0.0)
+
+    @property
     def earned(self) -> np.ndarray:
-        e = self.shared_savings - self.shared_losses
-        return e if self.add_on is None else e + self.add_on
+        return self.shared if self.add_on is None else self.shared + self.add_on
 
 
 @dataclass
@@ -169,9 +181,9 @@ class HorizonResult:
         spend = self.spending.mean(axis=0)
         for k, pr in enumerate(self.paths):
             net = self.net(k)
+            ss, sl = pr.shared_savings.mean(axis=0), pr.shared_losses.mean(axis=0)
             rows = [{"year": y, "benchmark_pc": float(pr.benchmark[:, t].mean()), "spending_pc": float(spend[t]),
-                     "shared_savings": float(pr.shared_savings[:, t].mean()),
-                     "shared_losses": float(pr.shared_losses[:, t].mean()), "net": float(net[:, t].mean())}
+                     "shared_savings": float(ss[t]), "shared_losses": float(sl[t]), "net": float(net[:, t].mean())}
                     for t, y in enumerate(self.years)]
             settled = not math.isnan(rows[0]["net"])
             for row in rows:  # a track not settled (LEAD before the catalog has it): None, not NaN
@@ -256,7 +268,7 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
     costs = arr()
     # a LEAD track the catalog lacks is not settled: NaN; every other cell is written by a chunk
     unsettled = [p.lead and p.first not in catalog.tracks for p in paths]
-    results = [PathResult(p, arr(), arr(np.nan if u else None), arr(np.nan if u else None))
+    results = [PathResult(p, arr(), arr(np.nan if u else None))
                for p, u in zip(paths, unsettled, strict=True)]
     # the renewal's steps do not depend on the MSSP track, except through its largest regional
     # weight (ENHANCED 35% under the CY2027 proposal): one set of steps per weight cap
@@ -338,6 +350,12 @@ def _buffer(buffers: dict[str, np.ndarray], name: str, rows: int, n: int) -> np.
     return b
 
 
+def _keep_same(pr: PathResult, name: str, value: float, trials: int) -> None:
+    """Keep a step that is the same in every future (LEAD's base is the ACO's history): a
+    read-only (trials,) view of one number, indexable per trial like the others."""
+    pr.steps[name] = np.broadcast_to(np.float64(value), (trials,))
+
+
 def _keep(pr: PathResult, cols: slice, name: str, value: np.ndarray) -> None:
     if name not in pr.steps:
         pr.steps[name] = np.full(pr.benchmark.shape[0], np.nan)
@@ -404,8 +422,7 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
     mssp[0].benchmark.T[:, cols] = bench  # one array for the paths of this cap
     for j, pr in enumerate(mssp):
         e = earned[j * years:(j + 1) * years]
-        np.maximum(e, 0.0, out=pr.shared_savings.T[:, cols])
-        np.maximum(-e, 0.0, out=pr.shared_losses.T[:, cols])
+        pr.shared.T[:, cols] = e
     for name, v in steps.items():
         _keep(mssp[0], cols, name, v)
 
@@ -437,7 +454,7 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
     own regional blend), so both views settle LEAD against the same benchmark in the years
     they share."""
     b0 = s.aco.benchmark_pc
-    years, n = d.spending.shape
+    years = d.spending.shape[0]
     global_option = pr.path.first == "LEAD_GLOBAL"
     first_year = rr.horizon["first_year"]
     k = _reach_factor(catalog, pr.path.first, first_year) if reach_calibration else None
@@ -448,11 +465,12 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
                               global_option=global_option)
     lower = bool(base["lower"][0]) if lead_class == "auto" else lead_class == "lower"
     adj = float(base["adjustment"][0]) if (lower and k is None) else 0.0
+    total = pr.benchmark.shape[0]
     for name in ("history", "rea", "psa"):
-        _keep(pr, cols, name, np.full(n, float(base[name][0])))
-    _keep(pr, cols, "adjustment", np.full(n, adj))
-    _keep(pr, cols, "lower_spending", np.full(n, float(lower)))
-    _keep(pr, cols, "reach_factor", np.full(n, 1.0 if k is None else k))
+        _keep_same(pr, name, float(base[name][0]), total)
+    _keep_same(pr, "adjustment", adj, total)
+    _keep_same(pr, "lower_spending", float(lower), total)
+    _keep_same(pr, "reach_factor", 1.0 if k is None else k, total)
     c = d.trend_index
     g = np.empty_like(c)
     g[0] = 0.0
@@ -478,7 +496,7 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
                 disc = rules.discount_for(not lower)
                 kw["benchmark_discount"] = 1.0 - k * (1.0 - disc)
         np.multiply(updated[t], (1.0 if k is None else k) * (1.0 - disc), out=bench[t, cols])
-        _keep(pr, cols, f"discount_{t}", np.full(n, disc))
+        _keep_same(pr, f"discount_{t}", disc, total)
         if rules is not None:
             # the kernel applies the catalog's discount (this year's, by spending class; the same
             # values as rebasing.yaml's, tested), the withhold, the corridors and the add-on
@@ -508,9 +526,8 @@ def _lead_settle(s, d, lead: list[tuple[PathResult, np.ndarray, list]], cols: sl
     out = _run(jobs, x, _buffer(buffers, "lead_out", 3 * len(jobs), n), 0)
     for j, (pr, _u, path_jobs) in enumerate(lead):
         if pr.add_on is None:
-            pr.add_on = np.empty_like(pr.shared_savings)  # every cell written below, chunk by chunk
+            pr.add_on = np.empty_like(pr.shared)  # every cell written below, chunk by chunk
         for i, (_rules, kw) in enumerate(path_jobs):
             t, r = kw["benchmark"], 3 * (sum(len(q[2]) for q in lead[:j]) + i)
-            pr.shared_savings.T[t, cols] = out[r]
-            pr.shared_losses.T[t, cols] = out[r + 1]
+            np.subtract(out[r], out[r + 1], out=pr.shared.T[t, cols])
             pr.add_on.T[t, cols] = out[r + 2]
