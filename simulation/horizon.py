@@ -282,6 +282,18 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
             # paths of one cap settle against the same benchmark: one (read-only) array
             pr.benchmark = group_bench.setdefault(caps.get(k), pr.benchmark)
     buffers: dict[str, np.ndarray] = {}  # work matrices reused by every chunk (no fresh pages)
+    groups: dict[float | None, list[int]] = {}
+    for k, p in enumerate(paths):
+        if not p.lead:
+            groups.setdefault(caps.get(k), []).append(k)
+    # each group's settlements land straight in one (paths x years, trials) array whose
+    # blocks are the paths' ``shared`` arrays
+    group_shared: dict[float | None, np.ndarray] = {}
+    for cap, members in groups.items():
+        block = group_shared[cap] = np.empty((len(members) * years, n))
+        for j, k in enumerate(members):
+            results[k].shared = block[j * years:(j + 1) * years].T
+    lead_paths = [k for k, p in enumerate(paths) if p.lead and p.first in catalog.tracks]
     prepared = []
     for p in paths:
         if p.lead:
@@ -295,21 +307,25 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
     for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
         lo = ci * CHUNK
         size = min(n, lo + CHUNK) - lo
+        # one input matrix per chunk: the drawn rows (spending, quality, the two standards; the
+        # draws are written into it and transformed in place), revenue, each cap group's two
+        # benchmark rows, each LEAD path's benchmark row
+        x = _buffer(buffers, "x", (5 + 2 * len(groups) + len(lead_paths)) * years, size)
         t0 = time.perf_counter()
-        z = _standard_draws(ss, size, years)
+        z = _standard_draws(ss, size, years, out=x)
         rng_seconds += time.perf_counter() - t0
         d = _build_draws(s10, z)
+        np.multiply(d.trend_index, s.aco.participant_revenue, out=x[4 * years:5 * years])
         cols = slice(lo, lo + size)
         spending.T[:, cols] = d.spending
         cost = s.costs.annual_operating_cost + (
             s.costs.revenue_loss_share * d.effect * b0 * d.trend_index * s.aco.beneficiaries)
         cost[0] += s.costs.startup_investment
         costs.T[:, cols] = cost
-        for cap in dict.fromkeys(caps.get(k) for k, p in enumerate(prepared) if p is not None):
-            mssp = [(pr, prep) for k, (pr, prep) in enumerate(zip(results, prepared, strict=True))
-                    if prep is not None and caps.get(k) == cap]
-            _mssp_settle(rr, s, ap1, ap2, d, [m[0] for m in mssp], [m[1] for m in mssp], cols,
-                         region_ratio, national_ratio, count, psa_proposal, cap, buffers)
+        for g, (cap, members) in enumerate(groups.items()):
+            _mssp_settle(rr, s, ap1, ap2, d, [results[k] for k in members], [prepared[k] for k in members], cols,
+                         region_ratio, national_ratio, count, psa_proposal, cap, x, (5 + 2 * g) * years,
+                         group_shared[cap])
         lead = []
         for pr, prep in zip(results, prepared, strict=True):
             if prep is None:
@@ -318,7 +334,7 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
                 if got is not None:
                     lead.append((pr, *got))
         if lead:
-            _lead_settle(s, d, lead, cols, buffers)
+            _lead_settle(s, d, lead, cols, buffers, x, (5 + 2 * len(groups)) * years)
     settings = {"region_ratio": region_ratio, "national_ratio": national_ratio, "regional_count": count,
                 "psa_proposal": psa_proposal, "lead_class": lead_class, "discount_rate": rate,
                 "cash_lag_years": lag, "first_year": first_year, "reach_calibration": reach_calibration,
@@ -339,7 +355,6 @@ def _weight_cap(catalog, code: str | None, year: int, variant: str | None) -> fl
     return None if cap is None or cap >= top else float(cap)
 
 
-_ROW_NAMES = ("spending", "quality", "qps", "alt", "revenue", "mssp", "mssp_two_way")
 
 
 def _buffer(buffers: dict[str, np.ndarray], name: str, rows: int, n: int) -> np.ndarray:
@@ -394,22 +409,23 @@ def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal
 
 
 def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, national_ratio, count,
-                 psa_proposal, cap=None, buffers=None) -> None:
-    """Settle the MSSP paths (of one regional weight cap) and years of one chunk in one compiled call."""
+                 psa_proposal, cap, x, row0, out) -> None:
+    """Settle the MSSP paths (of one regional weight cap) and years of one chunk in one
+    compiled call. ``x``: the chunk's input matrix (drawn rows and revenue first, see
+    simulate_horizon); this group's benchmark rows go at ``row0``; the results land in
+    columns ``cols`` of ``out`` (one row per path and year)."""
     n_ap = len(prepared[0][1])
     years = d.spending.shape[0]
     bench, two_way, steps = _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap,
                                              cap)
-    arrays = {"spending": d.spending, "quality": d.quality, "qps": d.qps, "alt": d.alt,
-              "revenue": s.aco.participant_revenue * d.trend_index, "mssp": bench, "mssp_two_way": two_way}
-    buffers = {} if buffers is None else buffers
-    x = _buffer(buffers, "mssp_x", len(_ROW_NAMES) * years, d.spending.shape[1])
-    for k, name in enumerate(_ROW_NAMES):
-        x[k * years:(k + 1) * years] = arrays[name]
+    x[row0:row0 + years] = bench
+    x[row0 + years:row0 + 2 * years] = two_way
+    first = {"spending": 0, "quality": years, "qps": 2 * years, "alt": 3 * years, "revenue": 4 * years,
+             "mssp": row0, "mssp_two_way": row0 + years}
     jobs = []
     for c1, plan1, c2, plan2 in prepared:
         for t in range(years):
-            rows = {name: Row(k * years + t) for k, name in enumerate(_ROW_NAMES)}
+            rows = {name: Row(r + t) for name, r in first.items()}
             if t < n_ap:
                 kw = _job_inputs(c1, plan1[t], ap1, t, rows)
                 jobs.append((plan1[t].rules, kw))
@@ -418,11 +434,8 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
                 jobs.append((plan2[t - n_ap].rules, kw))
     # identical jobs (a glide-path year and the BASIC level it is at) are settled once; an
     # MSSP year ends in shared savings or shared losses, never both, so earned splits them
-    earned = run_batch(prepare_batch(jobs), x, _buffer(buffers, f"mssp_earned_{len(jobs)}", len(jobs), x.shape[1]))
+    run_batch(prepare_batch(jobs), x, out, cols.start)
     mssp[0].benchmark.T[:, cols] = bench  # one array for the paths of this cap
-    for j, pr in enumerate(mssp):
-        e = earned[j * years:(j + 1) * years]
-        pr.shared.T[:, cols] = e
     for name, v in steps.items():
         _keep(mssp[0], cols, name, v)
 
@@ -505,22 +518,16 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
 
 
 def _lead_settle(s, d, lead: list[tuple[PathResult, np.ndarray, list]], cols: slice,
-                 buffers: dict[str, np.ndarray] | None = None) -> None:
+                 buffers: dict[str, np.ndarray], x: np.ndarray, row0: int) -> None:
     """Settle every LEAD path and year of one chunk in one compiled call (shared savings,
     shared losses and the add-on kept apart)."""
     years, n = d.spending.shape
-    buffers = {} if buffers is None else buffers
-    x = _buffer(buffers, "lead_x", (4 + len(lead)) * years, n)
-    x[:years] = d.spending
-    x[years:2 * years] = d.quality
-    x[2 * years:3 * years] = d.qps
-    x[3 * years:4 * years] = d.alt
     jobs = []
     for j, (_pr, updated, path_jobs) in enumerate(lead):
-        x[(4 + j) * years:(5 + j) * years] = updated
+        x[row0 + j * years:row0 + (j + 1) * years] = updated
         for rules, kw in path_jobs:
             t = kw["benchmark"]
-            jobs.append((rules, {**kw, "benchmark": Row((4 + j) * years + t), "expenditure": Row(t),
+            jobs.append((rules, {**kw, "benchmark": Row(row0 + j * years + t), "expenditure": Row(t),
                                  "beneficiaries": float(s.aco.beneficiaries), "quality_score": Row(years + t),
                                  "qps_met": Row(2 * years + t), "alt_qps_met": Row(3 * years + t)}))
     out = _run(jobs, x, _buffer(buffers, "lead_out", 3 * len(jobs), n), 0)
