@@ -29,15 +29,13 @@ from pydantic import (
 )
 
 from .catalog import DATA_DIR, PARAMETER_CHECKS, load_catalog
+from .eligibility import low_revenue_threshold
 from .text import clip, printable, summarise
 
 SCHEMA_VERSION = 1
 MAX_TRIALS = 2_000_000
 CALIBRATION_FILE = DATA_DIR / "calibration" / "noise_defaults.json"
 
-#: A low-revenue ACO's participants bill less than this share of its assigned beneficiaries'
-#: total Parts A and B FFS expenditures (42 CFR 425.20, "low revenue ACO").
-LOW_REVENUE_THRESHOLD = 0.35
 
 GLIDE = "BASIC_GLIDE"
 BASIC_LEVELS = ("A", "B", "C", "D", "E")
@@ -182,7 +180,8 @@ class AcoProfile(_Model):
         if self.revenue_category != "auto":
             return self.revenue_category == "low"
         total = self.benchmark_pc * self.beneficiaries
-        return self.participant_revenue < LOW_REVENUE_THRESHOLD * total
+        # 42 CFR 425.20 "low revenue ACO": the threshold is data (data/tracks/eligibility.yaml)
+        return self.participant_revenue < low_revenue_threshold(self.agreement_start_year) * total
 
 
 class Performance(_Model):
@@ -589,17 +588,11 @@ def policy_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
 
 
 def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
-    """Plain-language reasons a choice would not be open to this ACO under the rules (warnings)."""
-    aco = scenario.aco
+    """Notes on how a choice is simulated: the years its rules are carried beyond the years
+    the track ran (a what-if). Whether the ACO may take it at all is
+    :func:`simulation.eligibility.check` (its reason is the summary's ``why``)."""
     notes = []
     codes = set(track_sequence(choice, scenario))
-    one_sided = {"BASIC_A", "BASIC_B", "TRACK_1"}
-    if aco.experienced_with_risk and codes & one_sided:
-        notes.append("Experienced ACOs may not use one-sided BASIC levels A/B (42 CFR 425.600(d)).")
-    if aco.experienced_with_risk and not aco.low_revenue and codes & {"BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E"}:
-        notes.append("High-revenue experienced ACOs may enter only ENHANCED (42 CFR 425.600(d)).")
-    if choice.stay_at_a and (aco.agreement_start_year < 2024 or aco.experienced_with_risk or not aco.first_agreement):
-        notes.append("Staying at Level A needs a first, 2024+ BASIC agreement of an inexperienced ACO (42 CFR 425.600(a)(4)(i)(C)).")
     catalog = load_catalog()
     for code in sorted(codes):
         info = catalog.tracks[code]
@@ -609,6 +602,4 @@ def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
                 f"{info.label} ran {info.first_year}-{info.last_year}; for {outside[0]}-{outside[-1]} "
                 "the nearest year's rules are applied (a what-if)."
             )
-    if aco.beneficiaries < 5_000 and any(c.startswith(("BASIC", "ENHANCED", "TRACK")) for c in codes):
-        notes.append("MSSP requires at least 5,000 assigned beneficiaries (42 CFR 425.110).")
     return notes
