@@ -215,3 +215,32 @@ def no_entry_text(verdicts: list[Verdict], start_year: int) -> str:
     if len(reasons) == 1:
         return f"{lead} {reasons[0][0]}"
     return lead + " " + " ".join(f"{why} ({', '.join(keys)})" for why, keys in reasons)
+
+
+def category_change_text(before: AcoProfile, after: AcoProfile) -> str | None:
+    """When the revenue category of ``after`` differs from ``before`` (e.g. 'Decide from the
+    numbers' turns an ACO of 8,000 beneficiaries with $60M revenue high-revenue), what changed
+    and why the BASIC levels' numbers moved; None when the category is the same."""
+    if before.low_revenue == after.low_revenue:
+        return None
+    now, was = ("low-revenue", "high-revenue") if after.low_revenue else ("high-revenue", "low-revenue")
+    parts = [f"Revenue category changed: the ACO is now {now} (it was {was}). {revenue_explained(after)}"]
+    catalog = load_catalog()
+    start = after.agreement_start_year
+    basic = next((c for c in ("BASIC_C", "BASIC_E") if c in catalog.tracks and catalog.tracks[c].open_to(start)), None)
+    if basic is not None:
+        rules = catalog.rules(basic, min(max(start, catalog.tracks[basic].first_year), catalog.tracks[basic].last_year))
+        since = rules.low_revenue_exception_from_agreement_year
+        if since is not None and start >= since:
+            cite = _short(next(r for n, r, _c in rules.sources if n == "low_revenue_exception_from_agreement_year"))
+            gets = "now gets" if after.low_revenue else "no longer gets"
+            parts.append(f"That is why the BASIC levels' numbers changed: a {now} ACO {gets} BASIC's low-revenue "
+                         f"exception, which pays shared savings at half the rate when savings fall short of the "
+                         f"minimum savings rate ({cite}).")
+    if after.experienced_with_risk:
+        name = _LISTS[(True, bool(after.low_revenue))]
+        found = _rule(catalog, name, start)
+        if found is not None:
+            parts.append(f"As an ACO experienced with performance-based risk it may now enter only "
+                         f"{_names(catalog, list(found[0]))} ({_short(found[1])}).")
+    return " ".join(parts)

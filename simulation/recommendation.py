@@ -48,6 +48,13 @@ def open_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[summary["open"].astype(bool)]
 
 
+def not_open(scenario) -> list[tuple[str, str]]:
+    """(track, why) of each compared track the scenario's ACO cannot enter in its start year."""
+    from .eligibility import assess
+
+    return [(v.key, v.why or "not open to this ACO.") for v in assess(scenario) if not v.open]
+
+
 def closed_rows(summary: pd.DataFrame) -> list[tuple[str, str]]:
     """(track, why) of each track not open to the ACO."""
     if "open" not in summary:
