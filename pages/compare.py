@@ -168,7 +168,8 @@ common.html_table(rows, headers)
 
 # ---------------------------------------------------------------- distributions
 st.subheader("The spread of results")
-featured = [k for k, c in codes.items() if c in charts.FEATURED] or list(result.keys)[:6]
+featured = ([k for k, c in codes.items() if c in charts.FEATURED and k in open_keys] or open_keys[:6]
+            or list(result.keys)[:6])
 common.page_choice("compare.tracks", list(result.keys), featured)
 picked = st.pills(
     "Tracks in these charts", list(result.keys), selection_mode="multi", key="compare.tracks",

@@ -348,3 +348,20 @@ def test_compare_without_an_open_track_says_why():
     err = " ".join(e.value for e in at.error)
     assert "there is no recommendation" in err and "5,000" in err
     assert "pays the most on average" not in " ".join(m.value for m in at.markdown)
+
+
+def test_compare_names_a_revenue_category_change_where_the_numbers_are():
+    at = _compare()
+    assert not any("Revenue category changed" in i.value for i in at.info)
+    at.session_state["group.ACO"] = True
+    at.run()
+    field = next(w for w in at.sidebar.number_input if w.key == "in.aco.beneficiaries")
+    field.set_value(8_000).run()
+    assert not at.exception
+    notice = next(i.value for i in at.info if "Revenue category changed" in i.value)
+    assert "now high-revenue (it was low-revenue)" in notice and "8,000" in notice and "425.605(h)" in notice
+    at.run()  # stays while the ACO's numbers stay
+    assert any("Revenue category changed" in i.value for i in at.info)
+    order = _order(at)
+    assert next(i for i, e in enumerate(order) if "Revenue category changed" in e) < \
+        next(i for i, e in enumerate(order) if e.startswith("plotly_chart"))
