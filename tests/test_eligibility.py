@@ -134,7 +134,7 @@ def test_start_year_closes_programs():
     assert "(CMS ACO REACH model page)" in eligibility.check(aco, "REACH_GLOBAL")[1]
     assert eligibility.open_codes(aco) == ["LEAD_PROFESSIONAL", "LEAD_GLOBAL", *MSSP_2019]
     ok, why = eligibility.check(aco, "LEAD_GLOBAL", 2026)
-    assert not ok and why.startswith("LEAD - Global takes its first agreements in 2027")
+    assert not ok and why == "LEAD - Global takes its first agreements in 2027, not 2026 (CMS LEAD model page)."
     assert set(eligibility.open_codes(aco, 2026)) == {*MSSP_2019, "REACH_PROFESSIONAL", "REACH_GLOBAL"}
     assert set(eligibility.open_codes(aco, 2017)) == {"TRACK_1", "TRACK_2", "TRACK_3", "NGACO_A", "NGACO_B"}
 
