@@ -21,13 +21,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .catalog import Catalog, load_catalog
+from .scenario import AcoProfile, Scenario, TrackChoice, track_sequence
 from .text import money, pct
-
-if TYPE_CHECKING:
-    from .scenario import AcoProfile, Scenario, TrackChoice
 
 #: eligibility.yaml parameter of the tracks offered, by (experienced, low revenue)
 _LISTS = {
@@ -93,15 +91,11 @@ def _aco_of(source: Scenario | AcoProfile) -> AcoProfile:
 
 
 def _choice(track: str | TrackChoice) -> TrackChoice:
-    from .scenario import TrackChoice
-
     return track if isinstance(track, TrackChoice) else TrackChoice(track=track)
 
 
 def _codes(aco: AcoProfile, choice: TrackChoice) -> list[str]:
     """The catalog tracks the choice uses over the agreement (the glide path's levels)."""
-    from .scenario import track_sequence
-
     return list(dict.fromkeys(track_sequence(choice, SimpleNamespace(aco=aco))))
 
 

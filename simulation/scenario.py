@@ -29,7 +29,6 @@ from pydantic import (
 )
 
 from .catalog import DATA_DIR, PARAMETER_CHECKS, load_catalog
-from .eligibility import low_revenue_threshold
 from .text import clip, printable, summarise
 
 SCHEMA_VERSION = 1
@@ -181,7 +180,8 @@ class AcoProfile(_Model):
             return self.revenue_category == "low"
         total = self.benchmark_pc * self.beneficiaries
         # 42 CFR 425.20 "low revenue ACO": the threshold is data (data/tracks/eligibility.yaml)
-        return self.participant_revenue < low_revenue_threshold(self.agreement_start_year) * total
+        line = load_catalog().eligibility_rule("low_revenue_threshold", self.agreement_start_year)[0]
+        return self.participant_revenue < line * total
 
 
 class Performance(_Model):
