@@ -49,7 +49,8 @@ class Verdict:
 def _short(reference: str) -> str:
     """'42 CFR 425.600(d): high-revenue ...' -> '42 CFR 425.600(d)' (the citation itself,
     without the pointer to the project's domain notes)."""
-    return re.sub(r"\s*\((policy-2027|settlement-rules)\.md[^)]*\)", "", reference.split(":")[0]).strip()
+    short = re.sub(r"\s*\((policy-2027|settlement-rules)\.md[^)]*\)", "", reference.split(":")[0])
+    return re.sub(r"\s*\(S\d+\)", "", short).strip()  # and without the domain notes' source numbers
 
 
 def _rule(catalog: Catalog, name: str, start_year: int) -> tuple[Any, str] | None:
@@ -188,27 +189,6 @@ def open_codes(source: Scenario | AcoProfile, start_year: int | None = None,
     """The catalog tracks (default: all of them) open to the ACO in ``start_year``."""
     catalog = load_catalog()
     return [c for c in (codes or list(catalog.tracks)) if check(source, c, start_year)[0]]
-
-
-def closed_reasons(verdicts: list[Verdict]) -> list[tuple[str, list[str]]]:
-    """Each distinct reason once, with the tracks it closes, in order of first appearance."""
-    out: dict[str, list[str]] = {}
-    for v in verdicts:
-        if not v.open and v.why:
-            out.setdefault(v.why, []).append(v.key)
-    return list(out.items())
-
-
-def no_entry_text(verdicts: list[Verdict], start_year: int) -> str:
-    """Why no compared track is open: the sentence shown instead of a recommendation."""
-    reasons = closed_reasons(verdicts)
-    if not reasons:
-        return f"No track is being compared for an agreement starting in {start_year}."
-    lead = (f"None of the compared tracks is open to this ACO for an agreement starting in {start_year}, "
-            "so there is no recommendation.")
-    if len(reasons) == 1:
-        return f"{lead} {reasons[0][0]}"
-    return lead + " " + " ".join(f"{why} ({', '.join(keys)})" for why, keys in reasons)
 
 
 def category_change_text(before: AcoProfile, after: AcoProfile) -> str | None:

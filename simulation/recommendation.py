@@ -75,8 +75,7 @@ def no_entry_text(summary: pd.DataFrame, start_year: int | None = None) -> str:
     lead = f"None of the compared tracks is open to this ACO{when}, so there is no recommendation."
     if len(reasons) == 1:
         return f"{lead} {next(iter(reasons))}"
-    return lead + " " + " ".join(f"{why[:-1] if why.endswith('.') else why} ({', '.join(ts)})."
-                                 for why, ts in reasons.items())
+    return lead + " " + " ".join(f"{', '.join(ts)}: {why}" for why, ts in reasons.items())
 
 
 def recommend(summary: pd.DataFrame, years: int | None = None) -> Recommendation:

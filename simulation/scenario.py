@@ -156,7 +156,7 @@ class AcoProfile(_Model):
         "auto", description="Low-revenue ACOs (mostly physician-led) bill under 35% of their beneficiaries' total spending; 'auto' decides from the two numbers above.",
         json_schema_extra={"unit": "category", "label": "Revenue category"})
     experienced_with_risk: bool = Field(
-        False, description="The ACO or most of its participants already took two-sided risk; experienced ACOs may not use the one-sided BASIC levels.",
+        False, description="The ACO or most of its participants already took two-sided risk; an experienced ACO may enter only BASIC Level E or ENHANCED, and only ENHANCED if high-revenue (42 CFR 425.600(d)).",
         json_schema_extra={"unit": "yes/no", "label": "Experienced with two-sided risk"})
     first_agreement: bool = Field(
         True, description="This is the ACO's first MSSP agreement: in its first year, complete quality reporting alone meets the quality standard.",
