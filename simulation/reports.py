@@ -733,7 +733,8 @@ def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
     slide = new_slide("Recommendation", f"{sentence} In more detail: {text} The table gives the same "
                                         "numbers for the other tracks the ACO can enter.")
     textbox(slide, Inches(0.6), Inches(1.25), width - Inches(1.2), Inches(1.2), sentence, 24, bold=True)
-    textbox(slide, Inches(0.6), Inches(2.45), width - Inches(1.2), Inches(1.3), text, 15, color=grey)
+    if text != sentence:  # (no open track: the sentence already says why there is no recommendation)
+        textbox(slide, Inches(0.6), Inches(2.45), width - Inches(1.2), Inches(1.3), text, 15, color=grey)
     add_table(slide, _key_numbers(summary), Inches(3.9), [0.22, 0.14, 0.17, 0.15, 0.16, 0.16], size=13,
               row_height=0.36)
     closed = not_open(result.scenario)
@@ -903,7 +904,7 @@ def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None
 <header><h1>{html.escape(heading)}</h1>
 <p class="prov">Medicare ACO risk tracks · {html.escape(prov.line())}</p></header>
 <section><h2>Recommendation</h2><p class="rec">{html.escape(sentence)}</p>
-<p class="detail">{html.escape(text)}</p></section>
+{"" if text == sentence else f'<p class="detail">{html.escape(text)}</p>'}</section>
 <section><h2>Summary by track</h2>
 {_html_table(_summary_display(summary), numeric=("Expected net", "Chance of owing CMS", "Chance of ending behind", "Bad case (5th pct)", "Median", "Good case (95th pct)"))}
 <p class="prov">Net result over the whole agreement after the ACO's own costs; chances and cases over

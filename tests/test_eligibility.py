@@ -248,7 +248,8 @@ def test_the_deck_lists_the_tracks_not_open(mixed):
 
 def test_no_recommendation_below_the_minimum_size():
     s = _scenario(beneficiaries=3_000)
-    summ = montecarlo.summary(montecarlo.simulate(s))
+    result = montecarlo.simulate(s)
+    summ = montecarlo.summary(result)
     assert not summ["open"].any()
     rec = recommend(summ)
     assert rec.track is None and rec.text == rec.reason
@@ -258,6 +259,9 @@ def test_no_recommendation_below_the_minimum_size():
         in rec.reason
     assert "pays the most" not in rec.text
     assert reports.board_sentence(summ) == rec.reason
+    page = reports.report_html(result, summary=summ, figures={})
+    assert page.count("there is no recommendation") == 1 and "Recommended:" not in page
+    assert "<h2>Not open to this ACO</h2>" in page
 
 
 def test_the_default_scenario_is_all_open():
