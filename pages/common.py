@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import engine
-from simulation import charts, montecarlo, reports, settlement, share
+from simulation import charts, eligibility, montecarlo, reports, settlement, share
 from simulation.catalog import load_catalog
 from simulation.scenario import (
     DEFAULT_TRACKS,
@@ -907,9 +907,10 @@ def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]
 
 
 def available(result: montecarlo.SimulationResult) -> list[str]:
-    """Track keys open to an ACO starting when the scenario starts (rules published for its
-    first year); the others are retired or not yet published and run as a what-if."""
-    return [k for k, plans in zip(result.keys, result.plans, strict=True) if not plans[0].carried]
+    """Track keys open to the ACO for an agreement starting when the scenario starts
+    (:mod:`simulation.eligibility`: the program's years, the minimum size, 42 CFR 425.600(d));
+    the others are simulated as a what-if and never recommended."""
+    return eligibility.open_keys(result.scenario)
 
 
 def notes_by_text(result: montecarlo.SimulationResult) -> list[tuple[str, list[str], bool]]:

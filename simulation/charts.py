@@ -382,11 +382,15 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
     label = {"p5": "Bad case: 1 in 20 futures end below this",
              "es5": "Average of the worst 1 in 20 futures"}[downside]
     df = summary[["track", "expected_net", downside, "p_owe_cms"]].copy()
-    df["_k"] = df["expected_net"].round(-3).astype(str) + "|" + df[downside].round(-3).astype(str)
+    # tracks not open to the ACO (summary column "open") stay on the chart, hollow and grey
+    df["_open"] = summary["open"].astype(bool) if "open" in summary else True
+    df["_k"] = (df["expected_net"].round(-3).astype(str) + "|" + df[downside].round(-3).astype(str)
+                + "|" + df["_open"].astype(str))
     merged = (df.groupby("_k", sort=False)
               .agg(track=("track", " = ".join), first=("track", "first"), expected_net=("expected_net", "mean"),
-                   d=(downside, "mean"), p_owe_cms=("p_owe_cms", "mean"))
+                   d=(downside, "mean"), p_owe_cms=("p_owe_cms", "mean"), open=("_open", "first"))
               .reset_index(drop=True))
+    merged.loc[~merged["open"], "track"] += " (not open)"
     x = merged["d"].to_numpy(float)
     y = merged["expected_net"].to_numpy(float)
     inside = np.ones(len(x), bool)
@@ -418,6 +422,7 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
     for (i, text, idx), tp in zip(points, pos, strict=True):
         c = colors.get(merged["first"].iloc[i], NEUTRAL)
         symbol = "circle"
+        closed = not merged["open"].iloc[i]
         if not inside[i]:
             symbol = "triangle-left" if x[i] < xr[0] else "triangle-down"
             off += [f"{merged['track'].iloc[j]} {money(y[j], signed=True)} (downside {money(x[j], signed=True)})"
@@ -429,7 +434,8 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
         data.append({
             "type": "scatter", "x": [px[i]], "y": [py[i]], "mode": "markers+text", "name": text,
             "text": [text], "textposition": tp, "textfont": {"size": 13, "color": INK},
-            "marker": {"size": 15, "color": c, "symbol": symbol, "line": {"color": "white", "width": 1.5}},
+            "marker": {"size": 15, "color": NEUTRAL if closed else c, "symbol": symbol + ("-open" if closed else ""),
+                       "line": {"color": NEUTRAL if closed else "white", "width": 2.5 if closed else 1.5}},
             "hovertemplate": hover + "<extra></extra>", "showlegend": False, "cliponaxis": False,
         })
     xa = money_axis(*xr, pad=0.0) | {"range": xr}
