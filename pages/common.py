@@ -879,6 +879,9 @@ def inject_css() -> None:
 .acotable .src {color: #5f6b7a; font-size: 0.84rem; white-space: normal;}
 .acotable td:has(.src) {white-space: normal; min-width: 14rem; text-align: left;}
 .acotable td:has(.wrap) {white-space: normal; min-width: 9rem;}
+.acotable.fixed {table-layout: fixed;}
+.acotable.fixed td, .acotable.fixed th {white-space: normal; min-width: 0; overflow-wrap: anywhere; vertical-align: top;}
+.acotable .brk {overflow-wrap: anywhere;}
 .acotable .changed {background: #fff1d6; border-radius: 4px; padding: 1px 5px; font-weight: 600;}
 dl.prov {display: grid; grid-template-columns: max-content auto; gap: 3px 14px; font-size: 0.92rem; margin: 0;}
 dl.prov dt {color: #5f6b7a;} dl.prov dd {margin: 0;}
@@ -903,11 +906,13 @@ def track_cell(name: str, color: str, tip: str | None = None) -> str:
     return f'<span class="sw" style="background:{color}"></span><span{title}>{html.escape(name)}</span>'
 
 
-def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]], *, left: int = 1) -> None:
+def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]], *, left: int = 1,
+               fixed: tuple[float, ...] | None = None) -> None:
     """A compact table (cells already formatted as HTML); ``headers`` are (title, tooltip).
 
     Lighter and more legible than a data grid for a dozen rows, and every header can carry
-    its plain-language explanation as a tooltip."""
+    its plain-language explanation as a tooltip. ``fixed``: each column's share of the width
+    in percent; the table then keeps to the page's width and long text wraps in its cell."""
     head = "".join(
         f'<th class="{"l" if i < left else ""}"' + (f' title="{html.escape(tip)}"><span class="tip">' if tip else ">")
         + html.escape(title) + ("</span>" if tip else "") + "</th>"
@@ -918,7 +923,9 @@ def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]
         return "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
 
     body = "".join(row(r) for r in rows)
-    st.html(f'<div class="acotable-wrap"><table class="acotable"><thead><tr>{head}</tr></thead>'
+    cols = ("<colgroup>" + "".join(f'<col style="width:{w:g}%">' for w in fixed) + "</colgroup>") if fixed else ""
+    cls = "acotable fixed" if fixed else "acotable"
+    st.html(f'<div class="acotable-wrap"><table class="{cls}">{cols}<thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
 
