@@ -882,6 +882,8 @@ def inject_css() -> None:
 .acotable.fixed {table-layout: fixed;}
 .acotable.fixed td, .acotable.fixed th {white-space: normal; min-width: 0; overflow-wrap: anywhere; vertical-align: top;}
 .acotable .brk {overflow-wrap: anywhere;}
+.acotable.fixed th {overflow-wrap: normal;}
+.acotable code.brk {font-size: 0.78rem; padding: 0; background: none;}
 .acotable .changed {background: #fff1d6; border-radius: 4px; padding: 1px 5px; font-weight: 600;}
 dl.prov {display: grid; grid-template-columns: max-content auto; gap: 3px 14px; font-size: 0.92rem; margin: 0;}
 dl.prov dt {color: #5f6b7a;} dl.prov dd {margin: 0;}

@@ -195,7 +195,7 @@ with st.container(height=min(520, 60 + 48 * len(shown)), key="assumptions.table"
         [("Assumption", None), ("Value", None),
          ("Label", "SEC: secondary source; INF: inferred; CMS: fitted on CMS's published results."),
          ("Tracks", "The tracks that use this value."), ("Source", None),
-         ("Key", "The parameter's name in data/tracks/.")], left=6, fixed=(22, 16, 6, 14, 28, 14))
+         ("Key", "The parameter's name in data/tracks/.")], left=6, fixed=(22, 14, 8, 15, 27, 14))
 editable = table[table["overridable"]]
 if not editable.empty:
     with st.container(border=True, key="whatif"):

@@ -56,6 +56,12 @@ def sharing_terms(rules: TrackRules) -> str:
     return "its sharing of gains and losses is not symmetric, so a wider spread moves the average"
 
 
+def _lower(label: object) -> str:
+    """'Uncertainty of the effect' -> 'uncertainty of the effect'; 'ACO-wide variation' stays."""
+    text = str(label)
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
 def uncertainty_note(tornado: pd.DataFrame, track: str, rules: TrackRules,
                      track_label: str | None = None) -> str | None:
     """A sentence on the largest spread input that raises ``track``'s expected net when set
@@ -76,9 +82,10 @@ def uncertainty_note(tornado: pd.DataFrame, track: str, rules: TrackRules,
     r = up.iloc[0]
     lo_text = r["low_text"] if "low_text" in r else f"{r['low_value']:g}"
     hi_text = r["high_text"] if "high_text" in r else f"{r['high_value']:g}"
-    others = [str(x).lower() for x in up["label"].iloc[1:]]
-    also = f" ({', '.join(others)} {'does' if len(others) == 1 else 'do'} the same)" if others else ""
-    return (f"**More uncertainty earns more here.** Widening *{str(r['label']).lower()}* from {lo_text} to "
+    others = [_lower(x) for x in up["label"].iloc[1:]]
+    also = (f" (so {'does' if len(others) == 1 else 'do'} {', '.join(others[:-1])}"
+            f"{' and ' if len(others) > 1 else ''}{others[-1]})") if others else ""
+    return (f"**More uncertainty earns more here.** Widening *{_lower(r['label'])}* from {lo_text} to "
             f"{hi_text} raises {name}'s expected net from {money(float(r['net_low']), signed=True)} to "
             f"{money(float(r['net_high']), signed=True)} ({money(float(r['gain']), signed=True)}){also}, "
             f"though the futures spread around the same average. The reason is the sharing: "

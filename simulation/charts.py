@@ -404,7 +404,7 @@ def place_labels(px: np.ndarray, py: np.ndarray, labels: Sequence[str], width: f
                        for j, ex, ey in placed if ex * ex + ey * ey > (_DOT_R + 5) ** 2 * 2)
         if not leader:  # no leader line: the label must sit nearer its own point than any other
             own = _box_distance(box, x[i], py[i])
-            c += 300 * any(_box_distance(box, x[j], py[j]) < own + 6 for j in range(n) if j != i)
+            c += 2000 * any(_box_distance(box, x[j], py[j]) < own + 6 for j in range(n) if j != i)
         else:  # a leader line must not cross another or run through a label or a point
             start, end = (x[i], py[i]), (x[i] + dx, py[i] + dy)
             c += 500 * sum(_segments_cross(start, end, (x[j], py[j]), (x[j] + ex, py[j] + ey))
