@@ -85,6 +85,11 @@ TIPS = {
 }
 
 
+#: The terms on each card, in the order they appear, and their explanation in TIPS.
+CARD_TERMS = (("Expected net", "net"), ("±", "pm"), ("Owe CMS", "owe"), ("Any payment", "pay"),
+              ("5th–95th", "range"))
+
+
 def _tip(text: str, key: str) -> str:
     return f'<span class="tip" title="{html.escape(TIPS[key])}">{text}</span>'
 
@@ -118,6 +123,9 @@ st.caption(
     "± is the Monte Carlo standard error. All tracks are settled on the same futures, so differences "
     "between them are policy, not luck."
 )
+with st.expander("What the cards show", icon=":material/help:"):  # the tooltips, for touch and keyboard
+    st.markdown(common.md("\n".join(f"- **{name}**: {TIPS[k]}" for name, k in CARD_TERMS)
+                          + "\n- **Track name**: hover it, or see the table below, for the track's terms."))
 
 # ---------------------------------------------------------------- risk and return
 st.subheader("Risk and return")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard import a11y
 from pages import common
 from simulation import charts, presets, reports
 from simulation.compare import compare_results, scenario_diff, simulate_named
@@ -307,9 +308,11 @@ def safe_file_name(text: str, suffix: str) -> str:
 
 def share_box(scenario: Scenario, *, key: str) -> None:
     """The share link in a copyable code box, and the save-as-JSON button."""
-    st.code(common.share_link(scenario), language=None, wrap_lines=False)
-    st.caption("Copy the link with the button at its right. It holds the whole scenario and its seed "
-               "(nothing is stored on a server): whoever opens it sees the same numbers.")
+    link = common.share_link(scenario)
+    st.code(link, language=None, wrap_lines=False)
+    a11y.copy_button(link, "Copy link")
+    st.caption("It holds the whole scenario and its seed (nothing is stored on a server): whoever opens "
+               "it sees the same numbers.")
     snaps = st.session_state.get(SNAPSHOTS_KEY) or {}
     if snaps:
         try:
@@ -320,6 +323,7 @@ def share_box(scenario: Scenario, *, key: str) -> None:
             st.markdown(f"**Link with the {len(snaps)} snapshot{'s' if len(snaps) > 1 else ''}** "
                         "(opens the side-by-side comparison too):")
             st.code(link, language=None, wrap_lines=False)
+            a11y.copy_button(link, "Copy link with snapshots")
     st.download_button("Save the scenario (JSON)", data=lambda s=scenario: scenario_file(s),
                        file_name=safe_file_name(scenario.name, ".json"), mime="application/json",
                        key=key, icon=":material/download:", on_click="ignore",

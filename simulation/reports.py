@@ -392,7 +392,8 @@ def key_figures(result: SimulationResult, summary: pd.DataFrame | None = None,
     if len(top) > 1:
         # every track on the chart with its values: a document cannot be hovered or zoomed
         figs["Average result against the bad case"] = charts.risk_return(
-            summary[summary["track"].isin(top)], colors, focus=False, values=True)
+            summary[summary["track"].isin(top)], colors, focus=False, values=True,
+            height=600, plot_width=EXPORT_WIDTH - 120)  # the image's width less the money axis
     if result.scenario.aco.agreement_years > 1:
         by_year = by_year if by_year is not None else mc_by_year(result)
         figs["Cumulative net, year by year"] = charts.fan(by_year, colors, top[:3])
@@ -405,7 +406,11 @@ def _run_async(coro_factory):
         return pool.submit(lambda: asyncio.run(coro_factory())).result()
 
 
-def figures_png(figures: Mapping[str, go.Figure], *, width: int = 1100, height: int | None = None,
+#: The width in pixels of the charts drawn for the documents.
+EXPORT_WIDTH = 1100
+
+
+def figures_png(figures: Mapping[str, go.Figure], *, width: int = EXPORT_WIDTH, height: int | None = None,
                 scale: float = 2.0, fmt: str = "png", timeout: float = 120.0) -> dict[str, bytes]:
     """Each figure as a PNG (or ``fmt``: 'svg', 'pdf', 'jpeg'), all in one browser session.
 
