@@ -19,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard import a11y
 from pages import common, workflow
 
 HERE = Path(__file__).resolve().parent
@@ -53,6 +54,7 @@ common.warm_engine()
 common.scenario_panel(tools=workflow.sidebar_tools)
 common.sync_url(common.get_scenario())
 with st.container():  # one slot whatever it holds: the page's elements keep their places
+    a11y.skip_to_inputs()  # keyboard: from the top menu to the sidebar in a few Tab stops
     if common.scenario_problems():
         st.warning("Some inputs in the sidebar are invalid, so the results below are for the last valid "
                    "scenario. Fix the fields marked in red to update them.", icon=":material/warning:")

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import engine
-from simulation import charts, montecarlo, reports, settlement, share
+from simulation import charts, eligibility, montecarlo, reports, settlement, share
 from simulation.catalog import load_catalog
 from simulation.scenario import (
     DEFAULT_TRACKS,
@@ -44,7 +44,7 @@ from simulation.scenario import (
     default_source,
     format_errors,
 )
-from simulation.text import md_escape, money, printable
+from simulation.text import clip, md_escape, money, printable
 
 SCENARIO_KEY = "scenario"
 PENDING_KEY = "_scenario_pending"
@@ -103,6 +103,8 @@ class Input:
             return "none"  # a select box shows None as 'no choice made'
         if self.kind == "float" and value is not None:
             return round(float(value) * self.scale, 9)
+        if self.kind == "int" and value is not None:
+            return float(value)  # a decimal box: see :meth:`store`
         if self.kind == "text":
             return str(value)
         return value
@@ -118,6 +120,12 @@ class Input:
         if self.kind == "float" and shown is not None:
             # 15 significant digits: 509.8 $M is stored as 509,800,000.0, not ...00000006
             return float(f"{float(shown) / self.scale:.15g}")
+        if self.kind == "int" and isinstance(shown, float):
+            # Whole numbers are typed in a decimal box: an integer box of the browser reads
+            # "1e9" as 1, silently. A whole value becomes the int (1e9 -> 1,000,000,000, which
+            # validation then refuses with the field's range); a fraction goes to validation
+            # as it is and is refused with a message naming the field.
+            return int(shown) if math.isfinite(shown) and shown.is_integer() else shown
         return shown
 
     def text(self, value: Any) -> str:
@@ -133,6 +141,8 @@ class Input:
         if "%" in self.unit:
             return f"{self.show(value):.{_decimals(self.step)}f}%".replace("-", "−")
         if self.kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                return f"{value:,.6g}"
             return f"{int(value):,}"
         if isinstance(value, float):
             return (self.fmt % value) if self.fmt else f"{value:.3g}"
@@ -378,13 +388,18 @@ def route_errors(exc: ValidationError) -> dict[str, list[str]]:
             path = next((p for p in ("noise.shock_year", "tracks") if p in msg), "_scenario")
         inp = _input_for(path)
         ctx = err.get("ctx") or {}
+        m = _meta(path) if inp is not None else {}
+        allowed = (f" Allowed: {inp.text(m['ge'])} to {inp.text(m['le'])}."
+                   if inp is not None and m["ge"] is not None and m["le"] is not None else "")
         if inp is not None and ("ge" in ctx or "le" in ctx):
             bound = ctx.get("ge", ctx.get("le"))
             word = "greater than or equal to" if "ge" in ctx else "less than or equal to"
-            m = _meta(path)
-            msg = f"Input should be {word} {inp.text(bound)} (you entered {inp.text(err.get('input'))})."
-            if m["ge"] is not None and m["le"] is not None:
-                msg += f" Allowed: {inp.text(m['ge'])} to {inp.text(m['le'])}."
+            msg = f"{label(inp)}: should be {word} {inp.text(bound)} (you entered {inp.text(err.get('input'))})."
+            msg += allowed
+        elif inp is not None and inp.kind == "int" and err["type"] in ("int_from_float", "int_parsing", "int_type"):
+            got = err.get("input")
+            shown = f"{got:,.6g}" if isinstance(got, float) else clip(str(got), 40)
+            msg = f"{label(inp)}: enter a whole number (you entered {shown}).{allowed}"
         out.setdefault(path, []).append(msg)
     return out
 
@@ -397,8 +412,8 @@ def _show_errors(errors: dict[str, list[str]], path: str) -> None:
 def _widget(inp: Input, errors: dict[str, list[str]], *, disabled: bool = False) -> None:
     _seed(inp.key)
     kw = {"key": inp.key, "help": help_text(inp), "disabled": disabled, "on_change": _edited, "args": (inp.key,)}
-    if inp.kind == "int":
-        st.number_input(label(inp), step=int(inp.step or 1), **kw)
+    if inp.kind == "int":  # a decimal box (see Input.store), shown without decimals
+        st.number_input(label(inp), step=float(inp.step or 1), format="%.0f", **kw)
     elif inp.kind == "float":
         st.number_input(label(inp), step=inp.step, format=inp.fmt, **kw)
     elif inp.kind == "select":
@@ -490,7 +505,8 @@ def scenario_panel(tools: Callable[[], None] | None = None) -> Scenario:
             state[SCENARIO_KEY] = candidate
     except ValidationError as exc:
         errors = route_errors(exc)
-    state[PROBLEMS_KEY] = [f"{_where(p)}: {m}" for p, ms in errors.items() for m in ms]
+    state[PROBLEMS_KEY] = [m if m.startswith(_where(p) + ":") else f"{_where(p)}: {m}"
+                           for p, ms in errors.items() for m in ms]
 
     with st.sidebar:
         head, reset = st.columns([3, 2], vertical_alignment="bottom")
@@ -863,6 +879,11 @@ def inject_css() -> None:
 .acotable .src {color: #5f6b7a; font-size: 0.84rem; white-space: normal;}
 .acotable td:has(.src) {white-space: normal; min-width: 14rem; text-align: left;}
 .acotable td:has(.wrap) {white-space: normal; min-width: 9rem;}
+.acotable.fixed {table-layout: fixed;}
+.acotable.fixed td, .acotable.fixed th {white-space: normal; min-width: 0; overflow-wrap: anywhere; vertical-align: top;}
+.acotable .brk {overflow-wrap: anywhere;}
+.acotable.fixed th {overflow-wrap: normal;}
+.acotable code.brk {font-size: 0.78rem; padding: 0; background: none;}
 .acotable .changed {background: #fff1d6; border-radius: 4px; padding: 1px 5px; font-weight: 600;}
 dl.prov {display: grid; grid-template-columns: max-content auto; gap: 3px 14px; font-size: 0.92rem; margin: 0;}
 dl.prov dt {color: #5f6b7a;} dl.prov dd {margin: 0;}
@@ -887,11 +908,13 @@ def track_cell(name: str, color: str, tip: str | None = None) -> str:
     return f'<span class="sw" style="background:{color}"></span><span{title}>{html.escape(name)}</span>'
 
 
-def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]], *, left: int = 1) -> None:
+def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]], *, left: int = 1,
+               fixed: tuple[float, ...] | None = None) -> None:
     """A compact table (cells already formatted as HTML); ``headers`` are (title, tooltip).
 
     Lighter and more legible than a data grid for a dozen rows, and every header can carry
-    its plain-language explanation as a tooltip."""
+    its plain-language explanation as a tooltip. ``fixed``: each column's share of the width
+    in percent; the table then keeps to the page's width and long text wraps in its cell."""
     head = "".join(
         f'<th class="{"l" if i < left else ""}"' + (f' title="{html.escape(tip)}"><span class="tip">' if tip else ">")
         + html.escape(title) + ("</span>" if tip else "") + "</th>"
@@ -902,14 +925,17 @@ def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]
         return "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
 
     body = "".join(row(r) for r in rows)
-    st.html(f'<div class="acotable-wrap"><table class="acotable"><thead><tr>{head}</tr></thead>'
+    cols = ("<colgroup>" + "".join(f'<col style="width:{w:g}%">' for w in fixed) + "</colgroup>") if fixed else ""
+    cls = "acotable fixed" if fixed else "acotable"
+    st.html(f'<div class="acotable-wrap"><table class="{cls}">{cols}<thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 
 
 def available(result: montecarlo.SimulationResult) -> list[str]:
-    """Track keys open to an ACO starting when the scenario starts (rules published for its
-    first year); the others are retired or not yet published and run as a what-if."""
-    return [k for k, plans in zip(result.keys, result.plans, strict=True) if not plans[0].carried]
+    """Track keys open to the ACO for an agreement starting when the scenario starts
+    (:mod:`simulation.eligibility`: the program's years, the minimum size, 42 CFR 425.600(d));
+    the others are simulated as a what-if and never recommended."""
+    return eligibility.open_keys(result.scenario)
 
 
 def notes_by_text(result: montecarlo.SimulationResult) -> list[tuple[str, list[str], bool]]:

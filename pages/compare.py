@@ -10,8 +10,10 @@ import streamlit as st
 
 from dashboard import horizon_view
 from pages import common
-from simulation import charts
-from simulation.text import money, pct
+from simulation import charts, eligibility
+from simulation.recommendation import recommend
+from simulation.scenario import AcoProfile
+from simulation.text import md_escape, money, pct
 
 common.deep_link_guard()
 s = common.get_scenario()
@@ -22,7 +24,9 @@ with st.spinner(f"Simulating {s.trials:,} futures under {len(s.tracks)} tracks�
 colors = common.colors_for(result)
 codes = common.key_codes(result)
 years = len(s.years)
-open_keys = common.available(result) or list(result.keys)
+open_keys = [str(t) for t in summ.loc[summ["open"], "track"]]
+why = dict(zip(summ["track"], summ["why"], strict=True))
+rec = recommend(summ, years)
 span = f"over {years} year{'s' * (years > 1)}"
 
 st.title("Compare tracks")
@@ -31,9 +35,42 @@ if horizon_view.choice() == horizon_view.TEN:  # the ten-year view (dashboard/ho
     horizon_view.show(s, common.chart)
     st.stop()
 
+# ---------------------------------------------------------------- what the ACO can enter, first
+CATEGORY_KEY = "_compare_revenue_category"  # (ACO inputs, the revenue-category notice) of the last view
+
+
+def _category_notice() -> None:
+    """Name a change of revenue category since the ACO's last inputs, while those inputs hold
+    (e.g. 'Decide from the numbers' turns 8,000 beneficiaries with $60M revenue high-revenue)."""
+    aco = s.aco
+    seen = st.session_state.get(CATEGORY_KEY)
+    notice = None
+    if seen is not None and seen[0] == aco.model_dump_json():
+        notice = seen[1]
+    elif seen is not None:
+        notice = eligibility.category_change_text(AcoProfile.model_validate_json(seen[0]), aco)
+    st.session_state[CATEGORY_KEY] = (aco.model_dump_json(), notice)
+    if notice:
+        st.info(common.md(notice), icon=":material/swap_horiz:")
+
+
+_category_notice()
+if rec.track is None:
+    with st.container(key="story"):  # instead of a recommendation: why the ACO cannot enter
+        st.error(common.md(rec.reason or ""), icon=":material/block:")
+elif rec.closed:
+    reasons: dict[str, list[str]] = {}
+    for track, reason in rec.closed:
+        reasons.setdefault(reason, []).append(track)
+    with st.container(key="not_open"):
+        st.warning("**Not open to you** (simulated as a what-if, never recommended):\n\n" + "\n".join(
+            f"- **{md_escape(', '.join(tracks))}**: {common.md(reason)}" for reason, tracks in reasons.items()),
+            icon=":material/gavel:")
+
 # ---------------------------------------------------------------- the trade-off in words
-with st.container(key="story"):
-    st.markdown("\n\n".join(charts.tradeoff_text(summ, years, open_keys)))
+if rec.track is not None:
+    with st.container(key="story"):
+        st.markdown(rec.markdown)
 
 TIPS = {
     "net": "Shared savings CMS pays minus shared losses the ACO repays, minus the ACO's own costs "
@@ -50,6 +87,11 @@ TIPS = {
     "limit": "The most CMS can collect in shared losses over the agreement under the track's loss limits, "
              "at the expected benchmark (0 for one-sided tracks; REACH's risk corridors have no fixed limit).",
 }
+
+
+#: The terms on each card, in the order they appear, and their explanation in TIPS.
+CARD_TERMS = (("Expected net", "net"), ("±", "pm"), ("Owe CMS", "owe"), ("Any payment", "pay"),
+              ("5th–95th", "range"))
 
 
 def _tip(text: str, key: str) -> str:
@@ -74,14 +116,20 @@ def _card(row: pd.Series) -> str:
 
 ranked = summ.sort_values("expected_net", ascending=False, kind="stable")
 top = ranked[ranked["track"].isin(open_keys)].head(4)
-st.html('<div class="kpis">' + "".join(_card(row) for _, row in top.iterrows()) + "</div>")
+if len(top):
+    st.html('<div class="kpis">' + "".join(_card(row) for _, row in top.iterrows()) + "</div>")
 st.caption(
-    f"The {len(top)} tracks open in {s.years[0]} with the highest expected net (hover a name for its "
-    "terms). Averages over "
+    (f"The {len(top)} track{'s' * (len(top) != 1)} open to this ACO in {s.years[0]} with the highest expected net "
+     "(hover a name for its terms). " if len(top) else
+     f"No KPI cards: no compared track is open to this ACO in {s.years[0]} (see above). ")
+    + "Averages over "
     f"{result.trials:,} simulated futures, seed {result.seed} — the same seed reproduces every number; "
     "± is the Monte Carlo standard error. All tracks are settled on the same futures, so differences "
     "between them are policy, not luck."
 )
+with st.expander("What the cards show", icon=":material/help:"):  # the tooltips, for touch and keyboard
+    st.markdown(common.md("\n".join(f"- **{name}**: {TIPS[k]}" for name, k in CARD_TERMS)
+                          + "\n- **Track name**: hover it, or see the table below, for the track's terms."))
 
 # ---------------------------------------------------------------- risk and return
 st.subheader("Risk and return")
@@ -115,14 +163,15 @@ headers = [("Track", "Risk track with any election; hover a name for its terms."
            ("Any payment", TIPS["pay"]), ("Ends behind", TIPS["behind"]),
            ("Bad case (5th pct)", TIPS["p5"]), ("Good case (95th pct)", TIPS["p95"]),
            ("Most CMS can collect", TIPS["limit"])]
-WHATIF = (' <span class="tip" style="color:#5f6b7a;font-size:0.8rem" title="Not open to an ACO starting in '
-          f'{s.years[0]}: run on its last published rules as a what-if.">what-if</span>')
-rows = []
-for _, r in ranked.iterrows():
+rows: list[list[str] | str] = []
+for _, r in pd.concat([ranked[ranked["open"]], ranked[~ranked["open"]]]).iterrows():
     limit = r.largest_allowed_loss
+    if not r["open"] and r.track == ranked[~ranked["open"]].iloc[0].track:
+        rows.append(f"Not open to you in {s.years[0]} — simulated as a what-if, never recommended")
     rows.append([
         common.track_cell(r.track, colors.get(r.track, charts.NEUTRAL), common.track_summary(codes[r.track]))
-        + ("" if r.track in open_keys else WHATIF),
+        + ("" if r["open"] else '<br><span class="notopen" style="color:#5f6b7a;font-size:0.8rem">Not open to you: '
+           + html.escape(str(why[r.track])) + "</span>"),
         f"<b>{common.money_cell(r.expected_net)}</b>", money(r.mcse), pct(r.p_owe_cms, 0),
         pct(r.p_any_payment, 0), pct(r.p_net_loss, 0), common.money_cell(r.p5), common.money_cell(r.p95),
         "no fixed limit" if pd.isna(limit) else money(limit),
@@ -131,7 +180,8 @@ common.html_table(rows, headers)
 
 # ---------------------------------------------------------------- distributions
 st.subheader("The spread of results")
-featured = [k for k, c in codes.items() if c in charts.FEATURED] or list(result.keys)[:6]
+featured = ([k for k, c in codes.items() if c in charts.FEATURED and k in open_keys] or open_keys[:6]
+            or list(result.keys)[:6])
 common.page_choice("compare.tracks", list(result.keys), featured)
 picked = st.pills(
     "Tracks in these charts", list(result.keys), selection_mode="multi", key="compare.tracks",

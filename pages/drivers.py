@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import horizon_view
 from pages import common
-from simulation import charts, horizon, horizon_report
+from simulation import asymmetry, charts, horizon, horizon_report
 from simulation.text import pct
 
 common.deep_link_guard()
@@ -42,6 +42,9 @@ n_t = common._few(s, common.TORNADO_TRIALS)
 st.caption(f"Each pair of bars: the expected net when one assumption is set to the value shown (lighter: low, "
            f"darker: high) and all others stay as in the sidebar. Longest bars first. {n_t:,} futures per run, "
            f"seed {s.seed}." + (f" Not shown: {', '.join(fixed)} (its swing rule leaves the current value unchanged)." if fixed else ""))
+note = asymmetry.uncertainty_note(tdf, track, result.plans[keys.index(track)][0].rules)
+if note:
+    st.info(common.md(note), icon=":material/balance:")
 
 # ---------------------------------------------------------------- heatmap
 st.subheader("Two assumptions at once")

@@ -163,8 +163,12 @@ for item in items:
                  f'<b class="wrap">{html.escape(value)}</b>',
                  f'<span class="src">{html.escape(item.reason)}</span>'])
 common.html_table(rows, [("Input", None), ("Value", None), ("Where it comes from", None)], left=3)
-st.caption("Everything else — costs, market, noise, the other tracks, futures and seed — stays as in the "
-           "sidebar's scenario.")
+st.caption("The uncertainty of the savings effect combines the ACO's own history with the calibrated model: "
+           "how far its true effect can move is the larger of its own published rates' spread across all its "
+           "years and the drift of a typical ACO's true effect in a year (fitted on CMS results, "
+           "docs/calibration.md#persistence); to that is added how well its recent mean is known. An ACO whose "
+           "rate swung widely gets a wide range; a steady one gets the model's. Everything else — costs, market, "
+           "noise, the other tracks, futures and seed — stays as in the sidebar's scenario.")
 if st.button("Start a scenario from this ACO", type="primary", icon=":material/rocket_launch:",
              key="real.start", help="Puts these values in the sidebar and opens Compare tracks."):
     try:

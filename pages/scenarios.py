@@ -182,12 +182,20 @@ shown = (table.groupby(["description", "parameter", "value", "confidence", "cita
          .rename(columns={"track": "Tracks", "description": "Assumption", "parameter": "Key",
                           "value": "Value", "confidence": "Label", "citation": "Source"}))
 shown["Assumption"] = shown["Assumption"].map(headline)
-st.dataframe(shown[["Assumption", "Value", "Label", "Tracks", "Source", "Key"]], hide_index=True,
-             width="stretch", height=min(460, 38 + 35 * len(shown)), key="assumptions.table",
-             column_config={"Assumption": st.column_config.TextColumn(width="large"),
-                            "Tracks": st.column_config.TextColumn(width="medium"),
-                            "Source": st.column_config.TextColumn(width="large"),
-                            "Key": st.column_config.TextColumn(help="the parameter's name in data/tracks/")})
+# an HTML table whose columns wrap (a data grid cuts long text at a laptop's width), in a
+# scrolling box so that 70 rows do not push the what-if below the fold
+with st.container(height=min(520, 60 + 48 * len(shown)), key="assumptions.table"):
+    common.html_table(
+        [[f'<span class="wrap">{html.escape(str(r.Assumption))}</span>',
+          f'<span class="brk">{html.escape(str(r.Value))}</span>',
+          html.escape(str(r.Label)),
+          f'<span class="wrap">{html.escape(str(r.Tracks))}</span>',
+          f'<span class="src brk">{html.escape(str(r.Source))}</span>',
+          f'<code class="brk">{html.escape(str(r.Key))}</code>'] for r in shown.itertuples(index=False)],
+        [("Assumption", None), ("Value", None),
+         ("Label", "SEC: secondary source; INF: inferred; CMS: fitted on CMS's published results."),
+         ("Tracks", "The tracks that use this value."), ("Source", None),
+         ("Key", "The parameter's name in data/tracks/.")], left=6, fixed=(22, 14, 8, 15, 27, 14))
 editable = table[table["overridable"]]
 if not editable.empty:
     with st.container(border=True, key="whatif"):

@@ -105,15 +105,15 @@ def _widget_values(inputs: wt.WalkInputs) -> dict[str, object]:
         W["benchmark"]: float(inputs.benchmark),
         W["expenditure"]: float(inputs.expenditure),
         W["rate"]: round(100.0 * inputs.savings_rate, 3),
-        W["beneficiaries"]: int(inputs.beneficiaries),
+        W["beneficiaries"]: float(inputs.beneficiaries),
         W["quality_score"]: round(100.0 * inputs.quality_score, 1),
         W["qps_met"]: bool(inputs.qps_met),
         W["alt_qps_met"]: bool(inputs.alt_qps_met),
         W["msr"]: _msr_code(inputs.msr),
         W["participant_revenue"]: opt(inputs.participant_revenue, lambda v: round(v / 1e6, 3)),
         W["low_revenue"]: bool(inputs.low_revenue),
-        W["agreement_start_year"]: opt(inputs.agreement_start_year, int),
-        W["agreement_year"]: int(inputs.agreement_year),
+        W["agreement_start_year"]: opt(inputs.agreement_start_year, float),
+        W["agreement_year"]: float(inputs.agreement_year),
         W["first_year_reporting"]: bool(inputs.first_year_reporting),
         W["benchmark_two_way"]: opt(inputs.benchmark_two_way, float),
         W["euc_share"]: round(100.0 * inputs.euc_share, 1),
@@ -240,6 +240,49 @@ def _field_messages(problems: list[wt.Problem], field: str) -> None:
             {"error": st.error, "warning": st.warning, "info": st.caption}[p.level](p.message)
 
 
+#: The whole-number inputs: (label, smallest, largest, step). They are typed in decimal boxes:
+#: a browser's integer box reads "1e9" as 1, silently; here "1e9" is read as 1,000,000,000 and
+#: refused with the field's range, and a fraction is refused too.
+WHOLE = {
+    "beneficiaries": ("Assigned beneficiaries", 1, 1_000_000, 500.0),
+    "agreement_start_year": ("Agreement start year", 2012, 2035, 1.0),
+    "agreement_year": ("Year of the agreement", 1, 6, 1.0),
+}
+
+
+def _whole_box(field: str, **kw) -> None:
+    """A whole-number input: a decimal box shown without decimals (see :data:`WHOLE`)."""
+    name, _lo, _hi, step = WHOLE[field]
+    st.number_input(name, step=step, format="%.0f", **kw)
+    problem = whole_problem(field, st.session_state.get(kw["key"]))
+    if problem:
+        st.error(problem, icon=":material/error:")
+
+
+def whole_problem(field: str, value) -> str | None:
+    """The message for a whole-number input that is not one in its range (None if it is, or
+    if the optional field is empty): it names the field and the allowed range."""
+    name, lo, hi, _ = WHOLE[field]
+    if value is None:
+        return None
+    v = float(value)
+    if math.isfinite(v) and v.is_integer() and lo <= v <= hi:
+        return None
+    fmt = (lambda x: f"{x:.0f}") if "year" in field else (lambda x: f"{x:,.0f}")
+    shown = fmt(v) if math.isfinite(v) and v.is_integer() else f"{v:,.6g}"
+    return (f"{name}: enter a whole number from {fmt(lo)} to {fmt(hi)} (you entered {shown}); "
+            "the step-by-step below uses the last valid value.")
+
+
+def _whole_value(field: str, last):
+    """The whole-number input's value as an int, or ``last`` (the last valid one) while the
+    box holds something outside its range."""
+    value = st.session_state.get(W[field])
+    if value is None:
+        return None if field == "agreement_start_year" else last
+    return last if whole_problem(field, value) else int(value)
+
+
 def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
     """Every input widget; returns the inputs they hold now."""
     state = st.session_state[STATE]
@@ -269,8 +312,7 @@ def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
                    if expenditure <= benchmark else
                    f"= {pct(expenditure / benchmark - 1, 2)} above the benchmark")
     _field_messages(problems, "expenditure")
-    st.number_input("Assigned beneficiaries", min_value=1, max_value=1_000_000, step=500,
-                    key=W["beneficiaries"], help=lc.define("Assigned beneficiaries"), **edit)
+    _whole_box("beneficiaries", key=W["beneficiaries"], help=lc.define("Assigned beneficiaries"), **edit)
     _field_messages(problems, "beneficiaries")
 
     st.slider("Quality score (%)", 0.0, 100.0, step=0.1, format="%.1f", key=W["quality_score"],
@@ -304,16 +346,14 @@ def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
     if rules.program == "LEAD":
         st.checkbox("Higher-spending than its region (LEAD)", key=W["higher_spending"],
                     help=lc.define("Historical spending vs region"), **edit)
-    st.number_input("Agreement start year", min_value=2012, max_value=2035, step=1, value=None,
-                    key=W["agreement_start_year"], placeholder="before 2024",
-                    help=lc.define("Agreement period"), **edit)
+    _whole_box("agreement_start_year", value=None, key=W["agreement_start_year"], placeholder="before 2024",
+               help=lc.define("Agreement period"), **edit)
     _field_messages(problems, "agreement_start_year")
 
     with st.expander("More inputs"):
-        st.number_input("Year of the agreement", min_value=1, max_value=6, step=1,
-                        key=W["agreement_year"],
-                        help="1 for the agreement's first performance year. Track 2's loss "
-                             "limit steps up with it.", **edit)
+        _whole_box("agreement_year", key=W["agreement_year"],
+                   help="1 for the agreement's first performance year. Track 2's loss "
+                        "limit steps up with it.", **edit)
         st.checkbox("First year of a first agreement", key=W["first_year_reporting"],
                     help=lc.define("First agreement"), **edit)
         st.number_input("Benchmark without the ACPT ($)", min_value=0.0, max_value=200_000.0,
@@ -343,15 +383,15 @@ def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
     inputs = wt.WalkInputs(
         benchmark=benchmark,
         expenditure=float(expenditure),
-        beneficiaries=int(ss[W["beneficiaries"]]),
+        beneficiaries=_whole_value("beneficiaries", stored.beneficiaries),
         quality_score=float(ss[W["quality_score"]]) / 100.0,
         qps_met=bool(ss[W["qps_met"]]),
         alt_qps_met=bool(ss[W["alt_qps_met"]]),
         msr=None if msr_code == "size" else float(msr_code) / 100.0,
         participant_revenue=None if revenue is None else float(revenue) * 1e6,
         low_revenue=bool(ss[W["low_revenue"]]),
-        agreement_start_year=ss.get(W["agreement_start_year"]),
-        agreement_year=int(ss[W["agreement_year"]]),
+        agreement_start_year=_whole_value("agreement_start_year", stored.agreement_start_year),
+        agreement_year=_whole_value("agreement_year", stored.agreement_year),
         first_year_reporting=bool(ss[W["first_year_reporting"]]),
         benchmark_two_way=ss.get(W["benchmark_two_way"]),
         euc_share=float(ss[W["euc_share"]]) / 100.0,

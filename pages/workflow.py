@@ -21,11 +21,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import horizon_view
+from dashboard import a11y, horizon_view
 from pages import common
 from simulation import charts, presets, reports
 from simulation.compare import compare_results, scenario_diff, simulate_named
 from simulation.montecarlo import SimulationResult
+from simulation.recommendation import open_rows, recommend
 from simulation.scenario import Scenario, ScenarioError
 from simulation.scenario_io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
 from simulation.text import clip, md_escape, pct, plain_label, printable, unknown_fields
@@ -307,9 +308,11 @@ def safe_file_name(text: str, suffix: str) -> str:
 
 def share_box(scenario: Scenario, *, key: str) -> None:
     """The share link in a copyable code box, and the save-as-JSON button."""
-    st.code(common.share_link(scenario), language=None, wrap_lines=False)
-    st.caption("Copy the link with the button at its right. It holds the whole scenario and its seed "
-               "(nothing is stored on a server): whoever opens it sees the same numbers.")
+    link = common.share_link(scenario)
+    st.code(link, language=None, wrap_lines=False)
+    a11y.copy_button(link, "Copy link")
+    st.caption("It holds the whole scenario and its seed (nothing is stored on a server): whoever opens "
+               "it sees the same numbers.")
     snaps = st.session_state.get(SNAPSHOTS_KEY) or {}
     if snaps:
         try:
@@ -320,6 +323,7 @@ def share_box(scenario: Scenario, *, key: str) -> None:
             st.markdown(f"**Link with the {len(snaps)} snapshot{'s' if len(snaps) > 1 else ''}** "
                         "(opens the side-by-side comparison too):")
             st.code(link, language=None, wrap_lines=False)
+            a11y.copy_button(link, "Copy link with snapshots")
     st.download_button("Save the scenario (JSON)", data=lambda s=scenario: scenario_file(s),
                        file_name=safe_file_name(scenario.name, ".json"), mime="application/json",
                        key=key, icon=":material/download:", on_click="ignore",
@@ -478,16 +482,15 @@ class ExportFile:
 
 
 def recommendation(result: SimulationResult, summary: pd.DataFrame) -> str:
-    """The board's sentence, worded as on Compare tracks: the best track among those open
-    to the ACO (retired tracks run as what-ifs are not recommended)."""
-    open_keys = common.available(result) or list(result.keys)
-    return " ".join(p.replace("**", "") for p in charts.tradeoff_text(summary, len(result.years), open_keys))
+    """The board's sentence, worded as on Compare tracks (:mod:`simulation.recommendation`):
+    the best track among those open to the ACO, or why none is."""
+    return recommend(summary, len(result.years)).text
 
 
 def open_summary(result: SimulationResult, summary: pd.DataFrame) -> pd.DataFrame:
     """The summary rows of the tracks open to the ACO when the agreement starts (what the deck
     and the reports show; the CSV and Excel files keep every track, what-ifs included)."""
-    keep = summary[summary["track"].isin(common.available(result))]
+    keep = open_rows(summary)
     if keep.empty:
         return summary
     out = keep.reset_index(drop=True)
@@ -536,12 +539,14 @@ def _chart_pack(scenario_json: str, comparison_json: str | None = None, ten_year
     prov = reports.provenance(result)
     summary = open_summary(result, summary)
     figs = reports.key_figures(result, summary, common.by_year_cached(s))
-    best = str(summary.sort_values("expected_net", ascending=False, kind="stable").iloc[0]["track"])
-    tdf = reports.drivers_table(result, best, trials=DECK_DRIVER_TRIALS)
-    shown = tdf[(tdf["track"] == best) & (tdf["low_value"] != tdf["high_value"])]
-    drivers = reports.drivers_text(tdf, best)
-    if len(shown):
-        figs[reports.DRIVERS_TITLE] = charts.tornado(shown)
+    best = recommend(summary, len(result.years)).track  # None when no track is open to the ACO
+    drivers: list[str] = []
+    if best is not None:
+        tdf = reports.drivers_table(result, best, trials=DECK_DRIVER_TRIALS)
+        shown = tdf[(tdf["track"] == best) & (tdf["low_value"] != tdf["high_value"])]
+        drivers = reports.drivers_text(tdf, best)
+        if len(shown):
+            figs[reports.DRIVERS_TITLE] = charts.tornado(shown)
     comparison = pd.read_json(io.StringIO(comparison_json), orient="split") if comparison_json else None
     try:
         images = reports.figures_png(figs)

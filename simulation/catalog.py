@@ -122,11 +122,16 @@ class _TrackMeta(BaseModel):
     summary: str
     #: last agreement start year the track accepted (None: open through its last year)
     last_agreement_start: int | None = Field(default=None, ge=2012, le=2040)
+    #: the citation for the agreement start years the track accepted (first_year to
+    #: last_agreement_start or last_year), quoted when a start year is closed
+    window_reference: str | None = Field(default=None, min_length=3)
 
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["program", "tracks"]
+    #: "eligibility": entry rules by agreement start year (data/tracks/eligibility.yaml),
+    #: read by simulation/eligibility.py; its parameters are checked by ELIGIBILITY_CHECKS
+    kind: Literal["program", "tracks", "eligibility"]
     program: Literal["MSSP", "NGACO", "REACH", "LEAD"]
     description: str | None = None
     tracks: dict[str, _TrackMeta] = Field(default_factory=dict)
@@ -273,6 +278,21 @@ PARAMETER_CHECKS = {
     "acpt_guardrail_below": _check_fraction_or_null,
     "acpt_guardrail_above": _check_fraction_or_null,
     "prepaid_shared_savings": _check_bool,
+}
+
+def _check_track_codes(v: Any) -> str | None:
+    ok = isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)
+    return None if ok else f"{v!r} is not a non-empty list of track codes"
+
+
+#: The parameters of an eligibility file (entries by agreement start year); the track codes
+#: they list must be tracks of the catalog (checked once every file is loaded).
+ELIGIBILITY_CHECKS = {
+    "low_revenue_threshold": _check_fraction,
+    "inexperienced_tracks": _check_track_codes,
+    "experienced_low_revenue_tracks": _check_track_codes,
+    "experienced_high_revenue_tracks": _check_track_codes,
+    "stay_at_level_a": _check_bool,
 }
 
 #: Parameters resolved by the agreement's start year rather than the performance year (their
@@ -428,6 +448,7 @@ class TrackInfo:
     summary: str
     file: str
     last_agreement_start: int | None = None
+    window_reference: str | None = None
 
     @property
     def years(self) -> range:
@@ -437,6 +458,11 @@ class TrackInfo:
         """Whether an agreement starting in ``start_year`` can take this track."""
         last = self.last_agreement_start if self.last_agreement_start is not None else self.last_year
         return self.first_year <= start_year <= last
+
+    @property
+    def last_start(self) -> int:
+        """The last agreement start year the track accepted."""
+        return self.last_agreement_start if self.last_agreement_start is not None else self.last_year
 
 
 @dataclass
@@ -454,10 +480,12 @@ class Catalog:
         tracks: dict[str, TrackInfo],
         params: dict[str, list[_LoadedParam]],
         file_program: dict[str, str],
+        eligibility: dict[str, _LoadedParam] | None = None,
     ):
         self.tracks = tracks
         self._params = params
         self._file_program = file_program
+        self._eligibility = eligibility or {}
 
     def description(self, name: str, track: str, year: int) -> str:
         """The plain-language description of parameter ``name`` as the file that sets it for
@@ -575,6 +603,32 @@ class Catalog:
     def parameter_names(self) -> set[str]:
         return set(self._params)
 
+    def eligibility_names(self) -> set[str]:
+        return set(self._eligibility)
+
+    def eligibility_first_year(self, name: str, value: Any = None) -> int:
+        """The first agreement start year an eligibility parameter has an entry for (with
+        ``value``, if given)."""
+        if name not in self._eligibility:
+            raise CatalogError(f"no eligibility file sets {name!r}")
+        years = [e.from_year for e in self._eligibility[name].spec.entries if value is None or e.value == value]
+        if not years:
+            raise CatalogError(f"{name}: no entry has the value {value!r}")
+        return min(years)
+
+    def eligibility_rule(self, name: str, start_year: int) -> tuple[Any, str, str, str]:
+        """(value, citation, confidence, program) of the eligibility parameter ``name`` for an
+        agreement starting in ``start_year`` (the earliest entry before the first one)."""
+        if name not in self._eligibility:
+            raise CatalogError(f"no eligibility file sets {name!r}")
+        loaded = self._eligibility[name]
+        entries = sorted(loaded.spec.entries, key=lambda e: e.from_year)
+        found = entries[0]
+        for e in entries:
+            if e.from_year <= start_year and (e.to_year is None or start_year <= e.to_year):
+                found = e
+        return found.value, found.reference, found.confidence, self._file_program[loaded.file]
+
 
 @lru_cache(maxsize=1024)
 def _rules_cached(catalog: Catalog, track: str, year: int, variant: str | None = None) -> TrackRules:
@@ -659,13 +713,16 @@ def _validate_file(path: Path, raw: Any) -> _File:
         raise CatalogError(f"{name}: {loc}: {err['msg']}") from None
     if spec.kind == "tracks" and not spec.tracks:
         raise CatalogError(f"{name}: tracks: a tracks file must list at least one track")
+    if spec.kind == "eligibility" and spec.tracks:
+        raise CatalogError(f"{name}: tracks: an eligibility file lists no tracks (it names them in its rules)")
+    checks = ELIGIBILITY_CHECKS if spec.kind == "eligibility" else PARAMETER_CHECKS
     for code, meta in spec.tracks.items():
         if meta.last_year < meta.first_year:
             raise CatalogError(f"{name}: tracks.{code}.last_year: before first_year")
     for pname, param in spec.parameters.items():
-        if pname not in PARAMETER_CHECKS:
+        if pname not in checks:
             raise CatalogError(f"{name}: parameters.{pname}: unknown parameter")
-        check = PARAMETER_CHECKS[pname]
+        check = checks[pname]
         seen: dict[tuple[str, int], int] = {}
         for i, entry in enumerate(param.entries):
             where = f"{name}: parameters.{pname}.entries[{i}]"
@@ -723,6 +780,7 @@ def _load_cached(directory: str) -> Catalog:
     tracks: dict[str, TrackInfo] = {}
     params: dict[str, list[_LoadedParam]] = {}
     file_program: dict[str, str] = {}
+    eligibility: dict[str, _LoadedParam] = {}
     for path in paths:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -739,11 +797,23 @@ def _load_cached(directory: str) -> Catalog:
                 raise CatalogError(f"{path.name}: tracks.{code}: already defined in {tracks[code].file}")
             tracks[code] = TrackInfo(
                 code, meta.label, meta.short_label, spec.program, meta.risk, meta.first_year, meta.last_year,
-                meta.summary, path.name, meta.last_agreement_start,
+                meta.summary, path.name, meta.last_agreement_start, meta.window_reference,
             )
         for pname, param in spec.parameters.items():
-            params.setdefault(pname, []).append(_LoadedParam(pname, path.name, param))
-    catalog = Catalog(tracks, params, file_program)
+            if spec.kind == "eligibility":
+                if pname in eligibility:
+                    raise CatalogError(f"{path.name}: parameters.{pname}: already set in {eligibility[pname].file}")
+                eligibility[pname] = _LoadedParam(pname, path.name, param)
+            else:
+                params.setdefault(pname, []).append(_LoadedParam(pname, path.name, param))
+    for pname, loaded in eligibility.items():
+        for i, entry in enumerate(loaded.spec.entries):
+            if ELIGIBILITY_CHECKS[pname] is _check_track_codes:
+                unknown = [c for c in entry.value if c not in tracks]
+                if unknown:
+                    raise CatalogError(f"{loaded.file}: parameters.{pname}.entries[{i}].value: "
+                                       f"unknown track {unknown[0]!r}")
+    catalog = Catalog(tracks, params, file_program, eligibility)
     for code, year in catalog.track_years():
         catalog.rules(code, year)  # every (track, year) must resolve; raises CatalogError
         for variant in VARIANTS:

@@ -9,15 +9,19 @@ chart of the dashboard and of the exports:
   figure also carries the sign in its text, so colour is never the only cue;
 * each track has one colour everywhere (:func:`track_color`), grouped by family: BASIC
   levels in blues and cyans (A light to E dark, each hue apart), the glide path purple, ENHANCED magenta, the legacy
-  tracks greys, NGACO browns and REACH golds. No track colour is green or red.
+  tracks greys, NGACO browns, REACH golds and LEAD light gold and olive. No track colour is
+  green or red; :func:`color_distance` checks that they stay apart.
 
-Figures are assembled as plain dicts and validated once (``go.Figure(spec)``), which is
-several times faster than building them call by call — it matters on every rerun.
+Figures are assembled as plain dicts and handed to plotly without its per-property
+validation (:func:`_figure`): about 3 ms a figure instead of 25 ms, which matters on every
+rerun of every session. tests/test_charts_fast.py builds every chart here both ways and
+requires the same JSON, so a misspelt property still fails a test.
 No streamlit here; the dashboard passes the figures to ``st.plotly_chart``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from .stats import quantiles_of_sorted
 from .text import money, odds, pct
@@ -48,6 +53,8 @@ TRACK_COLORS: dict[str, str] = {
     "TRACK_1": "#b8b8b8", "TRACK_1_PLUS": "#969696", "TRACK_2": "#6f6f6f", "TRACK_3": "#4a4a4a",
     "NGACO_A": "#c49a6c", "NGACO_B": "#8c6239",
     "REACH_PROFESSIONAL": "#e6ab02", "REACH_GLOBAL": "#a67c00",
+    # LEAD, REACH's successor from 2027: the same yellow family, lighter and darker than REACH
+    "LEAD_PROFESSIONAL": "#f6c85f", "LEAD_GLOBAL": "#4d4d00",
 }
 _SPARE = ("#17becf", "#7f7f7f", "#bcbd22", "#9467bd", "#8c564b")
 
@@ -203,8 +210,28 @@ def _side_labels(behind: str, ahead: str) -> list[dict[str, Any]]:
             common | {"text": f"  {ahead} ▶", "xanchor": "left", "font": {"size": 12, "color": SAVINGS}}]
 
 
-def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout})
+#: Layout properties that hold a list of objects (plotly's validation drops an empty one).
+_LAYOUT_ARRAYS = ("annotations", "shapes", "images", "sliders", "updatemenus", "selections")
+
+
+@functools.cache
+def _template(name: str) -> dict[str, Any]:
+    """A named plotly template as the plain dict plotly would expand it to."""
+    return pio.templates[name].to_plotly_json()
+
+
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any], *, validate: bool = False) -> go.Figure:
+    """``go.Figure(spec)`` without plotly's property-by-property validation (unless
+    ``validate``), with a named template expanded as validation would: the same JSON,
+    eight times faster (tests/test_charts_fast.py checks every chart both ways)."""
+    if validate:
+        return go.Figure({"data": data, "layout": layout})
+    template = layout.get("template")
+    if isinstance(template, str):
+        layout = layout | {"template": _template(template)}
+    if any(layout.get(k) == [] for k in _LAYOUT_ARRAYS):  # validation drops empty ones
+        layout = {k: v for k, v in layout.items() if not (k in _LAYOUT_ARRAYS and v == [])}
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 # --------------------------------------------------------------------------- compare page
@@ -304,41 +331,175 @@ def exceedance(quantiles: pd.DataFrame, colors: Mapping[str, str], tracks: Seque
     return _figure(data, lay)
 
 
-def _label_positions(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> list[str]:
-    """Greedy text positions that keep point labels off each other and off other points
-    (x, y scaled to 0..1; a label is a box of about its text length)."""
-    offsets = ("middle right", "middle left", "top center", "bottom center",
-               "top right", "bottom right", "top left", "bottom left")
-    placed: list[tuple[float, float, float, float]] = []
+#: The plot area the labels of :func:`risk_return` are placed for, in pixels: a 1280-px
+#: laptop with the sidebar open draws it about 730 wide (the exports pass their own width).
+LABEL_PLOT_WIDTH = 700
+LABEL_FONT = 13
+_CHAR_W = 0.56 * LABEL_FONT      # a generous average width of a character of the house font
+_LINE_H = 1.3 * LABEL_FONT
+_DOT_R = 9.0                     # a marker's radius plus its white ring and a little air
 
-    def box(px: float, py: float, pos: str, w: float, h: float = 0.055) -> tuple[float, float, float, float]:
-        vert, horiz = pos.split(" ")
-        cx = {"right": px + 0.02 + w / 2, "left": px - 0.02 - w / 2, "center": px}[horiz]
-        cy = {"top": py + 0.025 + h / 2, "bottom": py - 0.025 - h / 2, "middle": py}[vert]
-        return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
 
-    def overlap(a, b) -> float:
-        return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+def label_box(text: str) -> tuple[float, float]:
+    """The (width, height) in pixels of a point label (``<br>`` separates lines)."""
+    lines = text.split("<br>")
+    return _CHAR_W * max(map(len, lines)) + 6, _LINE_H * len(lines) + 4
 
-    pts = list(zip(x, y, strict=True))
-    order = np.argsort(-np.asarray(y))
-    result: dict[int, str] = {}
+
+def _boxes_overlap(a, b, pad: float = 0.0) -> float:
+    return (max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + pad)
+            * max(0.0, min(a[3], b[3]) - max(a[1], b[1]) + pad))
+
+
+def _anchored_box(x: float, y: float, dx: float, dy: float, w: float, h: float):
+    """The box of a label whose anchor is (x + dx, y + dy), anchored by the side facing its
+    point (left edge for a label to the right, bottom edge for one above, ...)."""
+    cx = x + dx + (w / 2 if dx > 0 else -w / 2 if dx < 0 else 0.0)
+    cy = y + dy + (h / 2 if dy > 0 else -h / 2 if dy < 0 else 0.0)
+    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def _anchors(dx: float, dy: float) -> tuple[str, str]:
+    return ("left" if dx > 0 else "right" if dx < 0 else "center",
+            "top" if dy > 0 else "bottom" if dy < 0 else "middle")
+
+
+def _box_distance(box, x: float, y: float) -> float:
+    return math.hypot(max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3]))
+
+
+def _segments_cross(p1, p2, q1, q2) -> bool:
+    def orient(a, b, c) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def _segment_hits_box(p1, p2, box) -> bool:
+    steps = max(8, int(math.hypot(p2[0] - p1[0], p2[1] - p1[1]) / 4))  # a sample every 4 px
+    return any(box[0] <= p1[0] + (p2[0] - p1[0]) * t <= box[2] and box[1] <= p1[1] + (p2[1] - p1[1]) * t <= box[3]
+               for t in np.linspace(0.1, 1.0, steps))
+
+
+#: Plot widths, as multiples of the one the labels are placed for, at which they must stay
+#: apart: a wider window moves the points apart while the labels keep their size.
+LABEL_SCALES = (1.0, 1.35, 1.8)
+#: How much further out than next to its point a label may go, in pixels (then a leader line).
+LABEL_RINGS = (0, 14, 30, 50, 75, 105, 140, 180)
+
+
+def place_labels(px: np.ndarray, py: np.ndarray, labels: Sequence[str], width: float,
+                 height: float) -> list[tuple[float, float]]:
+    """Pixel offsets (dx, dy; y down) from each point to its label's anchor, chosen so that no
+    two labels overlap, no label covers a point or leaves the plot, no label sits nearer
+    another point than its own, and no leader line crosses another or runs through a label:
+    next to the point where there is room, else further out along one of eight directions
+    (drawn with a leader line). ``px``/``py`` are the points in pixels of a plot area
+    ``width`` x ``height`` (y down); a label is anchored by its side facing the point
+    (:func:`_anchors`). The checks hold at every width of :data:`LABEL_SCALES`.
+
+    Greedy, the labels in the most crowded places first; each takes the first free place,
+    nearest first. Where nothing is free the least-covered place is taken
+    (:func:`label_overlaps` then reports it)."""
+    n = len(labels)
+    sizes = [label_box(t) for t in labels]
+    dirs = ((1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (1, 1), (-1, -1), (-1, 1))
+    crowd = [sum(1 for j in range(n) if j != i and abs(px[j] - px[i]) < 160 and abs(py[j] - py[i]) < 60)
+             for i in range(n)]
+    order = sorted(range(n), key=lambda i: (-crowd[i], -sizes[i][0]))
+    placed: list[tuple[int, float, float]] = []
+    out: dict[int, tuple[float, float]] = {}
+
+    def scene(k: float):
+        x = px * k
+        boxes = [_anchored_box(x[j], py[j], ex, ey, *sizes[j]) for j, ex, ey in placed]
+        dots = [(x[j] - _DOT_R, py[j] - _DOT_R, x[j] + _DOT_R, py[j] + _DOT_R) for j in range(n)]
+        return k, x, boxes, dots
+
+    def cost_at(i: int, dx: float, dy: float, sc, leader: bool) -> float:
+        k, x, boxes, dots = sc
+        w, h = sizes[i]
+        box = _anchored_box(x[i], py[i], dx, dy, w, h)
+        c = sum(_boxes_overlap(box, b, 2.0) for b in boxes) * 100
+        c += sum(_boxes_overlap(box, d) for d in dots) * 100
+        c += 500 * sum(_segment_hits_box((x[j], py[j]), (x[j] + ex, py[j] + ey), box)  # another's leader line
+                       for j, ex, ey in placed if ex * ex + ey * ey > (_DOT_R + 5) ** 2 * 2)
+        if not leader:  # no leader line: the label must sit nearer its own point than any other
+            own = _box_distance(box, x[i], py[i])
+            c += 2000 * any(_box_distance(box, x[j], py[j]) < own + 6 for j in range(n) if j != i)
+        else:  # a leader line must not cross another or run through a label or a point
+            start, end = (x[i], py[i]), (x[i] + dx, py[i] + dy)
+            c += 500 * sum(_segments_cross(start, end, (x[j], py[j]), (x[j] + ex, py[j] + ey))
+                           for j, ex, ey in placed if ex * ex + ey * ey > (_DOT_R + 5) ** 2 * 2)
+            c += 500 * sum(_segment_hits_box(start, end, b) for b in boxes)
+            c += 500 * sum(_segment_hits_box(start, end, d) for j, d in enumerate(dots) if j != i)
+        if k == 1.0:  # inside the plot (a wider one only adds room)
+            c += (max(0.0, -box[0]) + max(0.0, box[2] - width) + max(0.0, -box[1])
+                  + max(0.0, box[3] - height)) * 1000
+        return c
+
     for i in order:
-        px, py = pts[i]
-        lines = labels[i].split("<br>")  # a multi-line label is as wide as its longest line
-        w, h = 0.014 * max(map(len, lines)), 0.055 * len(lines)
-        best, best_cost = "middle right", math.inf
-        for rank, pos in enumerate(offsets):
-            b = box(px, py, pos, w, h)
-            cost = sum(overlap(b, p) for p in placed) * 1e4
-            cost += sum(overlap(b, (ox - 0.012, oy - 0.02, ox + 0.012, oy + 0.02)) for ox, oy in pts) * 1e4
-            cost += max(0.0, -b[0]) * 50 + max(0.0, b[2] - 1.0) * 50 + max(0.0, b[3] - 1.03) * 50
-            cost += rank * 1e-3
-            if cost < best_cost:
-                best, best_cost = pos, cost
-        result[int(i)] = best
-        placed.append(box(px, py, best, w, h))
-    return [result[i] for i in range(len(pts))]
+        best, best_cost = (_DOT_R + 4, 0.0), math.inf
+        scenes = [scene(k) for k in LABEL_SCALES]
+        for ring, extra in enumerate(LABEL_RINGS):
+            for rank, (ux, uy) in enumerate(dirs):
+                dx, dy = ux * (_DOT_R + 4 + extra), uy * (_DOT_R + 2 + extra * 0.6)
+                cost = ring * 1.0 + rank * 0.01
+                for sc in scenes:
+                    if cost >= best_cost:
+                        break
+                    cost += cost_at(i, dx, dy, sc, bool(extra))
+                if cost < best_cost:
+                    best, best_cost = (dx, dy), cost
+            if best_cost < ring + 1:  # a free place on this ring: nearer ones were taken
+                break
+        out[i] = best
+        placed.append((i, *best))
+    return [out[i] for i in range(n)]
+
+
+def label_overlaps(fig: go.Figure, width: float = LABEL_PLOT_WIDTH) -> list[tuple[str, str]]:
+    """The pairs of point labels of a :func:`risk_return` figure that overlap each other (or
+    a label and a point, as (label, 'point'), or a label and the plot's edge, (label,
+    'edge')), computed from the labels' pixel positions in a plot area ``width`` wide —
+    empty when every label is readable."""
+    meta = fig.layout.meta or {}
+    height = meta.get("plot_height", 400)
+    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+    boxes, dots = [], []
+    for a in fig.layout.annotations:
+        if getattr(a, "name", None) != "label":
+            continue
+        x = (a.x - xr[0]) / (xr[1] - xr[0]) * width
+        y = (yr[1] - a.y) / (yr[1] - yr[0]) * height
+        w, h = label_box(a.text)
+        # the offsets are in pixels, so a wider plot only moves the points further apart
+        boxes.append((a.text, _anchored_box(x, y, a.ax, a.ay, w, h)))
+        dots.append((x - _DOT_R + 1, y - _DOT_R + 1, x + _DOT_R - 1, y + _DOT_R - 1))
+    out = []
+    for i, (ti, bi) in enumerate(boxes):
+        if bi[0] < -1 or bi[2] > width + 1 or bi[1] < -1 or bi[3] > height + 1:
+            out.append((ti, "edge"))
+        out += [(ti, tj) for tj, bj in boxes[i + 1:] if _boxes_overlap(bi, bj) > 0]
+        out += [(ti, "point") for d in dots if _boxes_overlap(bi, d) > 0]
+    return out
+
+
+def color_distance(a: str, b: str) -> float:
+    """How far apart two colours look: the CIE76 distance in CIELAB (about 2.3 is just
+    noticeable; track colours of one chart should be 20 or more apart)."""
+    def lab(hex_color: str) -> np.ndarray:
+        h = hex_color.lstrip("#")
+        rgb = np.array([int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)])
+        lin = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ lin
+        xyz = xyz / np.array([0.95047, 1.0, 1.08883])
+        f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
 
 
 def _focus_cut(values: np.ndarray) -> float:
@@ -349,7 +510,8 @@ def _focus_cut(values: np.ndarray) -> float:
 
 
 def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: str = "p5",
-                focus: bool = True, height: int = 480, values: bool = False) -> go.Figure:
+                focus: bool = True, height: int = 480, values: bool = False,
+                plot_width: float = LABEL_PLOT_WIDTH) -> go.Figure:
     """Expected net (up is better) against a downside measure (right is milder), one dot per
     track; tracks with identical results share a dot and a label. With ``focus``, the axes
     zoom on the leading group and far-off tracks sit on the edge as arrows with their values.
@@ -358,11 +520,15 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
     label = {"p5": "Bad case: 1 in 20 futures end below this",
              "es5": "Average of the worst 1 in 20 futures"}[downside]
     df = summary[["track", "expected_net", downside, "p_owe_cms"]].copy()
-    df["_k"] = df["expected_net"].round(-3).astype(str) + "|" + df[downside].round(-3).astype(str)
+    # tracks not open to the ACO (summary column "open") stay on the chart, hollow and grey
+    df["_open"] = summary["open"].astype(bool) if "open" in summary else True
+    df["_k"] = (df["expected_net"].round(-3).astype(str) + "|" + df[downside].round(-3).astype(str)
+                + "|" + df["_open"].astype(str))
     merged = (df.groupby("_k", sort=False)
               .agg(track=("track", " = ".join), first=("track", "first"), expected_net=("expected_net", "mean"),
-                   d=(downside, "mean"), p_owe_cms=("p_owe_cms", "mean"))
+                   d=(downside, "mean"), p_owe_cms=("p_owe_cms", "mean"), open=("_open", "first"))
               .reset_index(drop=True))
+    merged.loc[~merged["open"], "track"] += " (not open)"
     x = merged["d"].to_numpy(float)
     y = merged["expected_net"].to_numpy(float)
     inside = np.ones(len(x), bool)
@@ -386,14 +552,25 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
     if values:
         points = [(i, f"{text}<br>{money(y[i], signed=True)} avg · {money(x[i], signed=True)} bad", idx)
                   for i, text, idx in points]
-    pos = _label_positions((px[[p[0] for p in points]] - xr[0]) / (xr[1] - xr[0]),
-                           (py[[p[0] for p in points]] - yr[0]) / (yr[1] - yr[0]),
-                           [p[1] for p in points])
+    plot_h = height - 28 - 62  # the top margin and the x axis's ticks and title
+    first = [p[0] for p in points]
+    offsets = place_labels((px[first] - xr[0]) / (xr[1] - xr[0]) * plot_width,
+                           (yr[1] - py[first]) / (yr[1] - yr[0]) * plot_h, [p[1] for p in points],
+                           plot_width, plot_h)
     data = []
     off = []
-    for (i, text, idx), tp in zip(points, pos, strict=True):
+    labels = []
+    for (i, text, idx), (dx, dy) in zip(points, offsets, strict=True):
+        near = math.hypot(dx, dy) < (_DOT_R + 5) * 1.5
+        xanchor, yanchor = _anchors(dx, dy)
+        labels.append({"name": "label", "x": px[i], "y": py[i], "xref": "x", "yref": "y", "text": text,
+                       "ax": dx, "ay": dy, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
+                       "arrowcolor": "rgba(0,0,0,0)" if near else ZERO, "standoff": _DOT_R - 1,
+                       "xanchor": xanchor, "yanchor": yanchor, "align": "left", "borderpad": 1,
+                       "font": {"size": LABEL_FONT, "color": INK}})
         c = colors.get(merged["first"].iloc[i], NEUTRAL)
         symbol = "circle"
+        closed = not merged["open"].iloc[i]
         if not inside[i]:
             symbol = "triangle-left" if x[i] < xr[0] else "triangle-down"
             off += [f"{merged['track'].iloc[j]} {money(y[j], signed=True)} (downside {money(x[j], signed=True)})"
@@ -402,10 +579,10 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
             f"<b>{merged['track'].iloc[j]}</b><br>Expected net: {money(y[j], signed=True)}"
             f"<br>{label}: {money(x[j], signed=True)}<br>Owe CMS in some year: {pct(merged['p_owe_cms'].iloc[j], 0)}"
             for j in idx)
-        data.append({
-            "type": "scatter", "x": [px[i]], "y": [py[i]], "mode": "markers+text", "name": text,
-            "text": [text], "textposition": tp, "textfont": {"size": 13, "color": INK},
-            "marker": {"size": 15, "color": c, "symbol": symbol, "line": {"color": "white", "width": 1.5}},
+        data.append({  # the label is an annotation (above), placed in pixels; the text stays for reading
+            "type": "scatter", "x": [px[i]], "y": [py[i]], "mode": "markers", "name": text, "text": [text],
+            "marker": {"size": 15, "color": NEUTRAL if closed else c, "symbol": symbol + ("-open" if closed else ""),
+                       "line": {"color": NEUTRAL if closed else "white", "width": 2.5 if closed else 1.5}},
             "hovertemplate": hover + "<extra></extra>", "showlegend": False, "cliponaxis": False,
         })
     xa = money_axis(*xr, pad=0.0) | {"range": xr}
@@ -414,7 +591,7 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
                   xaxis=_axis(title=f"{label}  (further right = milder)", **xa),
                   yaxis=_axis(title="Expected net over the agreement", **ya))
     lay["shapes"] = [*_tints(yr[0], yr[1], axis="y"), _hline(0)]
-    lay["annotations"] = [{"x": 1, "y": 1, "xref": "paper", "yref": "paper", "xanchor": "right",
+    lay["annotations"] = [*labels, {"x": 1, "y": 1, "xref": "paper", "yref": "paper", "xanchor": "right",
                            "yanchor": "bottom", "showarrow": False, "font": {"size": 12, "color": NEUTRAL},
                            "text": "best corner: top right ↗"}]
     if off:
@@ -422,7 +599,7 @@ def risk_return(summary: pd.DataFrame, colors: Mapping[str, str], *, downside: s
             "x": 0, "y": 1, "xref": "paper", "yref": "paper", "xanchor": "left", "yanchor": "bottom",
             "showarrow": False, "font": {"size": 12, "color": NEUTRAL},
             "text": "◀ ▼ far off the chart, at the edge (values below the chart)"})
-    lay["meta"] = {"off_chart": off}
+    lay["meta"] = {"off_chart": off, "plot_height": plot_h}
     return _figure(data, lay)
 
 

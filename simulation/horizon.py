@@ -37,7 +37,7 @@ from .montecarlo import CHUNK, _build_draws, _chunk_seeds, _job_inputs, _standar
 from .scenario import GLIDE, Scenario, TrackChoice
 from .settlement import Row, _run, prepare_batch, run_batch
 
-ONE_SIDED = {"BASIC_A", "BASIC_B", "TRACK_1"}
+ONE_SIDED = {code for code, info in load_catalog().tracks.items() if info.risk == "one_sided"}  # the catalog says
 LEAD_CODES = ("LEAD_GLOBAL", "LEAD_PROFESSIONAL")
 
 

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from . import eligibility
 from .catalog import TrackRules, load_catalog
 from .noise import noise_sd
 from .scenario import (
@@ -549,6 +550,11 @@ def summary(result: SimulationResult, *, with_break_even: bool = False) -> pd.Da
             "rules_carried": any(yp.carried for yp in result.plans[k]),
         })
     df = pd.DataFrame(rows)
+    # whether the ACO may take each track in its start year, and if not why (42 CFR 425.600(d),
+    # 425.110, the program's years): the recommendation only ever names open tracks
+    verdicts = eligibility.assess(result.scenario)
+    df["open"] = [v.open for v in verdicts]
+    df["why"] = [v.why for v in verdicts]
     if with_break_even:
         be = break_even(result.scenario, trials=min(n, 5_000)).set_index("track")
         df["break_even_effect"] = df["track"].map(be["break_even_effect"])

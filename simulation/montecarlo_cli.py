@@ -11,7 +11,7 @@ from .scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
 from .scenario_io import read_scenario_file
 
 _COLUMNS = ["track", "expected_net", "mcse", "p_any_payment", "p_owe_cms", "p_net_loss",
-            "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss", "break_even_effect"]
+            "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss", "break_even_effect", "open", "why"]
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -45,7 +45,9 @@ def _run(args: argparse.Namespace) -> int:
     meta = {"scenario": scenario.name, "trials": result.trials, "seed": result.seed,
             "years": result.years, "seconds": round(result.seconds, 3)}
     if args.format == "json":
-        print(json.dumps({**meta, "tracks": json.loads(table.to_json(orient="records"))}, indent=1))
+        from .recommendation import summary_json, tracks_json
+
+        print(json.dumps({**meta, "summary": summary_json(table), "tracks": tracks_json(table)}, indent=1))
     elif args.format == "csv":
         table.to_csv(sys.stdout, index=False)
     else:
@@ -58,7 +60,14 @@ def _run(args: argparse.Namespace) -> int:
             shown[col] = shown[col].map(lambda v: f"{v:.1%}")
         shown["break_even_effect"] = shown["break_even_effect"].map(
             lambda v: "out of range" if v != v else f"{v:.2%}")
-        print(shown.to_string(index=False))
+        shown["open"] = shown["open"].map({True: "yes", False: "no"})
+        print(shown.drop(columns="why").to_string(index=False))
+        from .recommendation import recommend
+
+        rec = recommend(table)
+        print("\n" + rec.text)
+        for track, why in rec.closed:
+            print(f"Not open to this ACO: {track}: {why}")
     return 0
 
 

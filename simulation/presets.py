@@ -38,6 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import DATA_DIR, Confidence
+from .eligibility import low_revenue_threshold
 from .scenario import CALIBRATION_FILE, Scenario, ScenarioError, validate_scenario
 
 PRESETS_DIR = DATA_DIR / "presets"
@@ -281,7 +282,7 @@ ARCHETYPES: tuple[_Archetype, ...] = (
 )
 
 _REVENUE_RATIO = {"low": 0.20, "high": 1.00}
-_REVENUE_SOURCE = ("[INF] CMS does not publish participant revenue. A low-revenue ACO bills under 35% of "
+_REVENUE_SOURCE = ("[INF] CMS does not publish participant revenue. A low-revenue ACO bills under {line:.0%} of "
                    "its beneficiaries' spending by definition (42 CFR 425.20) and a physician group about "
                    "a fifth; a high-revenue ACO's hospitals bill about as much as the assigned "
                    "beneficiaries' total spending. Set to {ratio:.0%} of the total benchmark "
@@ -327,7 +328,8 @@ def _derive_archetype(a: _Archetype, py: pd.DataFrame, cost_per_ben: float, cost
                                        f"of {where}, trended {years} years to {START_YEAR} at the calibrated "
                                        f"{trend:.2%} a year (data/calibration/noise_defaults.json)"},
         "aco.participant_revenue": {"value": _round(ratio * n * bench, 100_000), "confidence": "INF",
-                                    "source": _REVENUE_SOURCE.format(ratio=ratio, n=n, bench=bench)},
+                                    "source": _REVENUE_SOURCE.format(
+                                        line=low_revenue_threshold(), ratio=ratio, n=n, bench=bench)},
         "aco.revenue_category": {"value": category, "confidence": "CMS",
                                  "source": f"Rev_Exp_Cat of {where}"},
         "aco.enrollment_mix": {"value": mix, "confidence": "CMS",

@@ -273,6 +273,57 @@ def _persistence() -> float:
         return 0.9
 
 
+#: Full years of published results needed before an ACO's own spread is used.
+MIN_OWN_YEARS = 3
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}".replace("-", "−")
+
+
+def effect_uncertainty(full: pd.DataFrame, n: int, cv: float, *, recent: int = 3) -> tuple[float, str]:
+    """The savings-effect uncertainty (SD, share of benchmark) of an ACO's next agreement and
+    its reason in words, from the ACO's own history and the calibrated model.
+
+    ``full`` holds the ACO's 12-month results (column ``sav_rate``), oldest first. Two parts,
+    added as variances:
+
+    * how well the recent mean is known: measurement noise of one year (per-beneficiary CV /
+      √N) or the recent rates' own spread if larger, over √k years;
+    * how far the ACO's true effect can move by the next agreement: the larger of the ACO's
+      own spread across all its published years (its history: an ACO whose rate swung from
+      −5.9% to +12.8% has shown that its level moves) and the calibrated model's drift of a
+      typical ACO's true effect in a year (calibrated SD × √(1 − persistence²)). The own
+      spread is used only with at least :data:`MIN_OWN_YEARS` full years.
+    """
+    all_rates = full["sav_rate"].dropna().to_numpy(dtype=float)
+    rates = all_rates[-recent:]
+    k = len(rates)
+    noise_var = (cv / math.sqrt(max(n, 1))) ** 2
+    spread_var = float(rates.var(ddof=1)) if k > 1 else 0.0
+    mean_var = max(noise_var, spread_var) / max(k, 1)
+    drift = calibrated_defaults()["true_effect_sd"][0] * math.sqrt(max(0.0, 1 - _persistence() ** 2))
+    m = len(all_rates)
+    own = float(all_rates.std(ddof=1)) if m >= MIN_OWN_YEARS else 0.0
+    sd = float(np.clip(math.sqrt(mean_var + max(own, drift) ** 2), 0.0025, 0.20))
+    years = full.loc[full["sav_rate"].notna(), "performance_year"].to_numpy()
+    lo, hi = int(np.argmin(all_rates)), int(np.argmax(all_rates))
+    mean_part = f"plus ±{_pct(math.sqrt(mean_var))} for how well the recent mean is known"
+    if m < MIN_OWN_YEARS:
+        why = (f"±{_pct(sd)}: only {m} full year{'s' * (m != 1)} published, so the calibrated model's drift of a "
+               f"typical ACO's true effect (±{_pct(drift)} a year) sets it, {mean_part}")
+    elif own > drift:
+        why = (f"±{_pct(sd)}: the ACO's own savings rate ranged from {_pct(all_rates[lo])} (PY{years[lo]}) to "
+               f"{_pct(all_rates[hi])} (PY{years[hi]}), a spread of ±{_pct(own)} over {m} years — more than the "
+               f"calibrated model's drift of a typical ACO (±{_pct(drift)} a year), so its own history sets it, "
+               f"{mean_part}")
+    else:
+        why = (f"±{_pct(sd)}: the ACO's own rates were steady (±{_pct(own)} over {m} years, "
+               f"{_pct(all_rates[lo])} to {_pct(all_rates[hi])}), so the calibrated model's drift of a typical "
+               f"ACO's true effect (±{_pct(drift)} a year) sets it, {mean_part}")
+    return sd, why
+
+
 def prefill(history: pd.DataFrame, base: Scenario | None = None, *, recent: int = 3) -> list[Prefill]:
     """What :func:`scenario_from_aco` sets, field by field, with its reason.
 
@@ -280,9 +331,8 @@ def prefill(history: pd.DataFrame, base: Scenario | None = None, *, recent: int 
     * benchmark: the latest per-capita updated benchmark trended one year at the base
       scenario's trend, for an agreement starting the year after the latest results;
     * savings effect: the mean savings rate of the last ``recent`` 12-month years; its
-      uncertainty combines the measurement noise of that mean (per-beneficiary CV / √N,
-      over √k years, or the rates' own spread if larger) with a year's drift of the true
-      effect (calibrated SD × √(1 − persistence²));
+      uncertainty combines the ACO's own history with the calibrated model
+      (:func:`effect_uncertainty`);
     * quality: the mean of the recent quality scores (when published);
     * revenue category, two-sided experience and the current track as the first choice.
     """
@@ -311,21 +361,16 @@ def prefill(history: pd.DataFrame, base: Scenario | None = None, *, recent: int 
                        f"{bench_note} (${float(bench):,.0f}) trended one year at {trend:.1%}"))
     out.append(Prefill("aco.agreement_start_year", year + 1, "the year after the latest published results"))
 
-    rates = full["sav_rate"].dropna().to_numpy(dtype=float)[-recent:]
+    all_rates = full["sav_rate"].dropna().to_numpy(dtype=float)
+    rates = all_rates[-recent:]
     if len(rates):
         k = len(rates)
         effect = float(np.clip(rates.mean(), -0.15, 0.30))
-        cv = base.noise.per_beneficiary_cv
-        noise_var = (cv / math.sqrt(n)) ** 2
-        spread_var = float(rates.var(ddof=1)) if k > 1 else 0.0
-        drift = calibrated_defaults()["true_effect_sd"][0] * math.sqrt(max(0.0, 1 - _persistence() ** 2))
-        sd = float(np.clip(math.sqrt(max(noise_var, spread_var) / k + drift ** 2), 0.0025, 0.20))
         years = ", ".join(f"{r:.1%}" for r in rates)
         out.append(Prefill("performance.savings_effect", round(effect, 5),
                            f"mean savings rate of the last {k} year{'s' if k > 1 else ''} ({years})"))
-        out.append(Prefill("performance.savings_effect_sd", round(sd, 5),
-                           "uncertainty of that mean (measurement noise, or the rates' spread if larger) "
-                           "plus a year's drift of the true effect (calibration)"))
+        sd, why = effect_uncertainty(full, n, base.noise.per_beneficiary_cv, recent=recent)
+        out.append(Prefill("performance.savings_effect_sd", round(sd, 5), why))
         out.append(Prefill("performance.ramp_years", 0, "an existing ACO already performs at its level"))
     quality = full["qual_score"].dropna().to_numpy(dtype=float)[-recent:] if "qual_score" in full else []
     quality = [q for q in quality if 0.05 <= q <= 1.0]

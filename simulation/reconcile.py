@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog, CatalogError, load_catalog
+from .eligibility import low_revenue_threshold
 from .puf import PufFormatError, load_puf
 from .settlement import settle
 
@@ -68,10 +69,10 @@ EARNED_REL_TOL = 0.001
 EARNED_ABS_TOL = 10.0
 MSR_TOL = 1e-4
 
-# A low-revenue ACO's participants bill less than 35% of its assigned beneficiaries' Parts A
-# and B spending (42 CFR 425.20, "low revenue ACO"); a participant revenue inferred from CMS's
-# loss amount must agree with the published revenue category.
-LOW_REVENUE_SHARE = 0.35
+# A low-revenue ACO's participants bill less than a share of its assigned beneficiaries' Parts
+# A and B spending (42 CFR 425.20, "low revenue ACO"; the share is eligibility.yaml's
+# low_revenue_threshold); a participant revenue inferred from CMS's loss amount must agree
+# with the published revenue category.
 
 #: Notes: a rule input the file lacks was taken from what CMS published (or a rule that only
 #: some rows meet was applied). They may appear on matching rows.
@@ -348,7 +349,7 @@ def _settle_track(df: pd.DataFrame, catalog: Catalog, track: str, year: int,
     if rules.loss_limit_revenue:
         revenue = np.where(rev_limited, target / rules.loss_limit_revenue, np.nan)
         # the inferred revenue must fit the published revenue category (when there is one)
-        low_cut = LOW_REVENUE_SHARE * df.total_expenditure.to_numpy(float)
+        low_cut = low_revenue_threshold() * df.total_expenditure.to_numpy(float)
         category = df.rev_exp_cat.to_numpy(dtype=object)
         fits = np.where(category == "low", revenue < low_cut,
                         np.where(category == "high", revenue >= low_cut, True))

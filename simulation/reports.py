@@ -41,6 +41,7 @@ from .catalog import rules_version
 from .montecarlo import SimulationResult
 from .montecarlo import by_year as mc_by_year
 from .montecarlo import summary as mc_summary
+from .recommendation import no_entry_text, not_open, open_rows, recommendation_text
 from .scenario import SCHEMA_VERSION, Scenario, calibrated_defaults, default_source
 from .text import cell_safe, money, pct
 
@@ -51,6 +52,7 @@ XLSX_TRIAL_ROWS = 200_000
 
 #: The title of the drivers chart in an ``images`` mapping (its own slide, with the words).
 DRIVERS_TITLE = "What drives the result"
+NOT_OPEN_TITLE = "Not open to this ACO"
 
 
 class ReportError(RuntimeError):
@@ -119,11 +121,10 @@ def recommendation(summary: pd.DataFrame, years: int | None = None) -> str:
     """The result in plain words, for a board: which track pays the most on average, how
     often it means owing CMS and how bad the bad case is, and the safest alternative.
 
-    Reuses the dashboard's :func:`simulation.charts.tradeoff_text` (one wording everywhere),
+    :func:`simulation.recommendation.recommend` (one wording everywhere, only open tracks),
     without its markdown. ``years`` defaults to the agreement length in ``summary.attrs``.
     """
-    n = years or len(summary.attrs.get("years", ())) or 1
-    return " ".join(s.replace("**", "") for s in charts.tradeoff_text(summary, n))
+    return recommendation_text(summary, years)  # the one wording: only open tracks are named
 
 
 #: Summary columns as a reader sees them: machine name -> (label, kind).
@@ -146,6 +147,8 @@ SUMMARY_LABELS: dict[str, tuple[str, str]] = {
     "es5": ("Average of the worst 5% ($)", "money"),
     "largest_allowed_loss": ("Largest loss the rules allow ($)", "money"),
     "rules_carried": ("Rules carried past the catalog's years", "bool"),
+    "open": ("Open to this ACO", "bool"),
+    "why": ("Why not open", "text"),
 }
 
 
@@ -382,13 +385,15 @@ def key_figures(result: SimulationResult, summary: pd.DataFrame | None = None,
     and the cumulative net year by year (the best tracks by expected net)."""
     summary = summary if summary is not None else mc_summary(result)
     colors = charts.color_map(result.keys, [c.track for c in result.choices])
-    top = summary.sort_values("expected_net", ascending=False, kind="stable")["track"].head(max_tracks).tolist()
+    shown = open_rows(summary) if len(open_rows(summary)) else summary  # the tracks the ACO can enter
+    top = shown.sort_values("expected_net", ascending=False, kind="stable")["track"].head(max_tracks).tolist()
     quant = charts.quantile_table(result.sorted_net, result.keys, presorted=True)
     figs = {"Range of outcomes over the agreement": charts.distribution(quant, summary, colors, tracks=top)}
     if len(top) > 1:
         # every track on the chart with its values: a document cannot be hovered or zoomed
         figs["Average result against the bad case"] = charts.risk_return(
-            summary[summary["track"].isin(top)], colors, focus=False, values=True)
+            summary[summary["track"].isin(top)], colors, focus=False, values=True,
+            height=600, plot_width=EXPORT_WIDTH - 120)  # the image's width less the money axis
     if result.scenario.aco.agreement_years > 1:
         by_year = by_year if by_year is not None else mc_by_year(result)
         figs["Cumulative net, year by year"] = charts.fan(by_year, colors, top[:3])
@@ -401,7 +406,11 @@ def _run_async(coro_factory):
         return pool.submit(lambda: asyncio.run(coro_factory())).result()
 
 
-def figures_png(figures: Mapping[str, go.Figure], *, width: int = 1100, height: int | None = None,
+#: The width in pixels of the charts drawn for the documents.
+EXPORT_WIDTH = 1100
+
+
+def figures_png(figures: Mapping[str, go.Figure], *, width: int = EXPORT_WIDTH, height: int | None = None,
                 scale: float = 2.0, fmt: str = "png", timeout: float = 120.0) -> dict[str, bytes]:
     """Each figure as a PNG (or ``fmt``: 'svg', 'pdf', 'jpeg'), all in one browser session.
 
@@ -476,7 +485,7 @@ def _plain_source(text: str) -> str:
 
 
 def _key_numbers(summary: pd.DataFrame, n: int = 6) -> pd.DataFrame:
-    top = summary.sort_values("expected_net", ascending=False, kind="stable").head(n)
+    top = open_rows(summary).sort_values("expected_net", ascending=False, kind="stable").head(n)
     return pd.DataFrame({
         "Track": top["track"],
         "Expected net": top["expected_net"].map(lambda v: money(v, signed=True)),
@@ -491,7 +500,9 @@ def board_sentence(summary: pd.DataFrame, years: int | None = None) -> str:
     """The recommendation in one sentence, with the chance of ending behind: the track that
     pays the most on average among the rows of ``summary`` (pass only the open tracks)."""
     n = years or len(summary.attrs.get("years", ())) or 1
-    best = summary.sort_values("expected_net", ascending=False, kind="stable").iloc[0]
+    if open_rows(summary).empty:
+        return no_entry_text(summary)
+    best = open_rows(summary).sort_values("expected_net", ascending=False, kind="stable").iloc[0]
     span = f"the {n}-year agreement" if n > 1 else "the year"
     return (f"Recommended: {best['track']}, which averages {money(best['expected_net'], signed=True)} over "
             f"{span} after the ACO's own costs, with a {pct(best['p_net_loss'], 1)} chance of ending behind.")
@@ -743,9 +754,16 @@ def pptx_bytes(result: SimulationResult, *, summary: pd.DataFrame | None = None,
     slide = new_slide("Recommendation", f"{sentence} In more detail: {text} The table gives the same "
                                         "numbers for the other tracks the ACO can enter.")
     textbox(slide, Inches(0.6), Inches(1.25), width - Inches(1.2), Inches(1.2), sentence, 24, bold=True)
-    textbox(slide, Inches(0.6), Inches(2.45), width - Inches(1.2), Inches(1.3), text, 15, color=grey)
+    if text != sentence:  # (no open track: the sentence already says why there is no recommendation)
+        textbox(slide, Inches(0.6), Inches(2.45), width - Inches(1.2), Inches(1.3), text, 15, color=grey)
     add_table(slide, _key_numbers(summary), Inches(3.9), [0.22, 0.14, 0.17, 0.15, 0.16, 0.16], size=13,
               row_height=0.36)
+    closed = not_open(result.scenario)
+    if closed:
+        slide = new_slide(NOT_OPEN_TITLE, "These tracks were simulated but the ACO cannot enter them for an "
+                                          "agreement starting in " f"{result.years[0]}, so none is recommended.")
+        textbox(slide, Inches(0.6), Inches(1.4), width - Inches(1.2), Inches(5.0),
+                [f"{t}: {why}" for t, why in closed], 18 if len(closed) <= 6 else 13)
     # 3. charts, the key one first
     chart_notes = {
         "Average result against the bad case": "Each dot is a track: higher pays more on average, further "
@@ -834,7 +852,7 @@ def _html_table(df: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
 
 
 def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
-    s = summary.sort_values("expected_net", ascending=False, kind="stable")
+    s = open_rows(summary).sort_values("expected_net", ascending=False, kind="stable")
     return pd.DataFrame({
         "Track": s["track"],
         "Expected net": s["expected_net"].map(lambda v: money(v, signed=True)),
@@ -895,6 +913,9 @@ def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None
     meta = html.escape(json.dumps(prov.as_dict()), quote=True)
     prov_list = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in prov.items())
     sentence = board_sentence(summary, len(result.years))
+    closed = not_open(result.scenario)
+    closed_section = (f"<section><h2>{NOT_OPEN_TITLE}</h2>"
+                      + _bullets([f"{t}: {why}" for t, why in closed]) + "</section>") if closed else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -907,11 +928,12 @@ def report_html(result: SimulationResult, *, summary: pd.DataFrame | None = None
 <header><h1>{html.escape(heading)}</h1>
 <p class="prov">Medicare ACO risk tracks · {html.escape(prov.line())}</p></header>
 <section><h2>Recommendation</h2><p class="rec">{html.escape(sentence)}</p>
-<p class="detail">{html.escape(text)}</p></section>
+{"" if text == sentence else f'<p class="detail">{html.escape(text)}</p>'}</section>
 <section><h2>Summary by track</h2>
 {_html_table(_summary_display(summary), numeric=("Expected net", "Chance of owing CMS", "Chance of ending behind", "Bad case (5th pct)", "Median", "Good case (95th pct)"))}
 <p class="prov">Net result over the whole agreement after the ACO's own costs; chances and cases over
 {prov.trials:,} simulated futures.</p></section>
+{closed_section}
 {chart_sections}
 {drivers_section}
 {compare_section}

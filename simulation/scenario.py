@@ -35,9 +35,6 @@ SCHEMA_VERSION = 1
 MAX_TRIALS = 2_000_000
 CALIBRATION_FILE = DATA_DIR / "calibration" / "noise_defaults.json"
 
-#: A low-revenue ACO's participants bill less than this share of its assigned beneficiaries'
-#: total Parts A and B FFS expenditures (42 CFR 425.20, "low revenue ACO").
-LOW_REVENUE_THRESHOLD = 0.35
 
 GLIDE = "BASIC_GLIDE"
 BASIC_LEVELS = ("A", "B", "C", "D", "E")
@@ -159,7 +156,7 @@ class AcoProfile(_Model):
         "auto", description="Low-revenue ACOs (mostly physician-led) bill under 35% of their beneficiaries' total spending; 'auto' decides from the two numbers above.",
         json_schema_extra={"unit": "category", "label": "Revenue category"})
     experienced_with_risk: bool = Field(
-        False, description="The ACO or most of its participants already took two-sided risk; experienced ACOs may not use the one-sided BASIC levels.",
+        False, description="The ACO or most of its participants already took two-sided risk; an experienced ACO may enter only BASIC Level E or ENHANCED, and only ENHANCED if high-revenue (42 CFR 425.600(d)).",
         json_schema_extra={"unit": "yes/no", "label": "Experienced with two-sided risk"})
     first_agreement: bool = Field(
         True, description="This is the ACO's first MSSP agreement: in its first year, complete quality reporting alone meets the quality standard.",
@@ -182,7 +179,9 @@ class AcoProfile(_Model):
         if self.revenue_category != "auto":
             return self.revenue_category == "low"
         total = self.benchmark_pc * self.beneficiaries
-        return self.participant_revenue < LOW_REVENUE_THRESHOLD * total
+        # 42 CFR 425.20 "low revenue ACO": the threshold is data (data/tracks/eligibility.yaml)
+        line = load_catalog().eligibility_rule("low_revenue_threshold", self.agreement_start_year)[0]
+        return self.participant_revenue < line * total
 
 
 class Performance(_Model):
@@ -589,17 +588,11 @@ def policy_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
 
 
 def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
-    """Plain-language reasons a choice would not be open to this ACO under the rules (warnings)."""
-    aco = scenario.aco
+    """Notes on how a choice is simulated: the years its rules are carried beyond the years
+    the track ran (a what-if). Whether the ACO may take it at all is
+    :func:`simulation.eligibility.check` (its reason is the summary's ``why``)."""
     notes = []
     codes = set(track_sequence(choice, scenario))
-    one_sided = {"BASIC_A", "BASIC_B", "TRACK_1"}
-    if aco.experienced_with_risk and codes & one_sided:
-        notes.append("Experienced ACOs may not use one-sided BASIC levels A/B (42 CFR 425.600(d)).")
-    if aco.experienced_with_risk and not aco.low_revenue and codes & {"BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E"}:
-        notes.append("High-revenue experienced ACOs may enter only ENHANCED (42 CFR 425.600(d)).")
-    if choice.stay_at_a and (aco.agreement_start_year < 2024 or aco.experienced_with_risk or not aco.first_agreement):
-        notes.append("Staying at Level A needs a first, 2024+ BASIC agreement of an inexperienced ACO (42 CFR 425.600(a)(4)(i)(C)).")
     catalog = load_catalog()
     for code in sorted(codes):
         info = catalog.tracks[code]
@@ -609,6 +602,4 @@ def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
                 f"{info.label} ran {info.first_year}-{info.last_year}; for {outside[0]}-{outside[-1]} "
                 "the nearest year's rules are applied (a what-if)."
             )
-    if aco.beneficiaries < 5_000 and any(c.startswith(("BASIC", "ENHANCED", "TRACK")) for c in codes):
-        notes.append("MSSP requires at least 5,000 assigned beneficiaries (42 CFR 425.110).")
     return notes

@@ -9,47 +9,20 @@ machine).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from benchmarks.bench_ui import CHROMIUM, CHROMIUM_ARGS, READY_JS, serve
+from browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
 
 pytestmark = pytest.mark.browser
-
-ARGS = CHROMIUM_ARGS
-COLD_START_S = 300
-PAGE_S = 180
-EXCEPTION = '[data-testid="stException"]'
 
 SIGNATURE_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
   .map(p => JSON.stringify((p.data || []).map(t => [t.x, t.y]))).join('|')"""
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} not found", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+require_chromium()
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page(app_url):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-        pg = ctx.new_page()
-        pg.set_default_timeout(PAGE_S * 1000)
-        yield pg
-        browser.close()
-
-
-def _ready(pg, plots: int = 0, timeout_s: float = PAGE_S) -> None:
-    pg.wait_for_function(READY_JS, arg=plots, timeout=timeout_s * 1000, polling=100)
-    assert pg.locator(EXCEPTION).count() == 0, pg.locator(EXCEPTION).first.inner_text()
+def page(browser):
+    return _page(browser)
 
 
 def _open(pg, title: str, plots: int, heading: str | None = None) -> None:
@@ -59,9 +32,9 @@ def _open(pg, title: str, plots: int, heading: str | None = None) -> None:
     _ready(pg, plots)
 
 
-def test_journey_through_every_page(page, app_url):
+def test_journey_through_every_page(page, url):
     pg = page
-    pg.goto(app_url)
+    pg.goto(url)
     _ready(pg, 2, COLD_START_S)
     assert pg.get_by_role("heading", name="Compare tracks", exact=True).is_visible()
     story = pg.locator(".st-key-story").inner_text()

@@ -1,6 +1,6 @@
 """The consultant workflow in headless Chromium: a share link opened first on a fresh server by
 a deep URL; preset → edit → share link → the same numbers in a fresh browser; opening a
-saved file. Reuses the server helper of benchmarks/bench_ui.py and the browser settings of test_browser.py (same Chromium, never
+saved file. Uses the shared fixtures of tests/conftest.py and helpers of tests/browser_support.py (same Chromium, never
 ``playwright install``).
 """
 
@@ -11,7 +11,7 @@ import re
 import urllib.parse
 
 import pytest
-from test_browser import ARGS, CHROMIUM, COLD_START_S, EXCEPTION, PAGE_S, _ready, sync_api
+from browser_support import COLD_START_S, EXCEPTION, _page, _ready, require_chromium
 
 from benchmarks.bench_ui import serve
 from simulation import presets
@@ -20,6 +20,7 @@ from simulation.scenario_io import scenario_to_json
 from simulation.share import decode_scenario, encode_scenario
 
 pytestmark = pytest.mark.browser
+require_chromium()
 
 
 @pytest.fixture
@@ -27,27 +28,6 @@ def fresh_url(tmp_path):
     """A server of this test alone: its first request is the test's."""
     with serve(log=tmp_path / "server.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _page(browser, **kw):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, **kw)
-    pg = ctx.new_page()
-    pg.set_default_timeout(PAGE_S * 1000)
-    return pg
 
 
 def _cards(pg) -> list[str]:

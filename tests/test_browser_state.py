@@ -12,19 +12,15 @@ from __future__ import annotations
 import io
 import random
 import time
-from pathlib import Path
 
 import openpyxl
 import pytest
+from browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
 
-from benchmarks.bench_ui import CHROMIUM, CHROMIUM_ARGS, READY_JS, serve
 from simulation.share import decode_scenario
 
 pytestmark = pytest.mark.browser
 
-COLD_START_S = 300
-PAGE_S = 180
-EXCEPTION = '[data-testid="stException"]'
 PAGES = {  # menu title -> page heading
     "Compare tracks": "Compare tracks", "Agreement period": "Agreement period",
     "What drives it": "What drives the result", "Scenarios": "Scenarios", "Real ACOs": "Real ACOs",
@@ -33,35 +29,7 @@ PAGES = {  # menu title -> page heading
 }
 CAPTIONED = {"Compare tracks", "Agreement period", "What drives it", "Scenarios", "Export"}
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} not found", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-    pg = ctx.new_page()
-    pg.set_default_timeout(PAGE_S * 1000)
-    return pg
-
-
-def _ready(pg, plots: int = 0, timeout_s: float = PAGE_S) -> None:
-    pg.wait_for_function(READY_JS, arg=plots, timeout=timeout_s * 1000, polling=100)
-    assert pg.locator(EXCEPTION).count() == 0, pg.locator(EXCEPTION).first.inner_text()
+require_chromium()
 
 
 def _settle(pg) -> None:

@@ -311,6 +311,7 @@ SUMMARY_TERMS = {
     "p25": "25th percentile", "p50": "median", "p75": "75th percentile", "p95": "95th percentile",
     "es5": "Expected shortfall", "largest_allowed_loss": "Largest allowed loss",
     "rules_carried": "Rules carried forward", "track": "Risk track", "code": "Risk track",
+    "open": "Open to this ACO", "why": "Open to this ACO",
 }
 
 
