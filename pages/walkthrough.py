@@ -597,8 +597,9 @@ def _renewal_section() -> None:
         return
     t = c2.selectbox("Year", list(range(n_ap, len(result.years))), format_func=lambda i: str(result.years[i]),
                      key="wt_renewal_year")
-    which = c3.selectbox("Future", list(wt.OUTCOMES), format_func=lambda o: wt.OUTCOMES[o][1],
-                         key="wt_renewal_outcome")
+    outcomes = list(wt.OUTCOMES)
+    which = c3.selectbox("Future", outcomes, format_func=lambda o: wt.OUTCOMES[o][1], key="wt_renewal_outcome",
+                         index=outcomes.index("median") if "median" in outcomes else 0)
     earned = result.paths[k].earned[:, t]
     order = np.argsort(earned, kind="stable")
     trial = int(order[round(wt.OUTCOMES[which][0] / 100 * (earned.size - 1))])
