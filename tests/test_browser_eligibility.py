@@ -1,15 +1,14 @@
 """Only open tracks are recommended, in headless Chromium: start from a real high-revenue
 experienced ACO (Essentia Health) on the Real ACOs page, then Compare tracks shows why the
 other tracks are not open above the charts and KPI cards only for the open ones.
-Reuses the server and browser settings of test_browser.py (same Chromium, never
-``playwright install``)."""
+Uses the shared fixtures (tests/conftest.py) and helpers (tests/browser_support.py)."""
 
 from __future__ import annotations
 
 import pytest
-from test_browser import ARGS, CHROMIUM, COLD_START_S, PAGE_S, _open, _ready, sync_api
+from browser_support import COLD_START_S, _page, _ready, require_chromium
+from test_browser import _open
 
-from benchmarks.bench_ui import serve
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.browser
@@ -18,20 +17,12 @@ if not (SHARED_DATA / "mssp_puf").is_dir():
     pytest.skip("../shared/data/mssp_puf is not beside the project", allow_module_level=True)
 
 
-@pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
+require_chromium()
 
 
 @pytest.fixture(scope="module")
-def page(url):
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = b.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        pg.set_default_timeout(PAGE_S * 1000)
-        yield pg
-        b.close()
+def page(browser):
+    return _page(browser)
 
 
 def test_a_high_revenue_experienced_aco_sees_only_what_it_can_enter(page, url):
