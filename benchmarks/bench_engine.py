@@ -6,7 +6,10 @@ Prints trials, years, tracks, seconds (whole simulation, best of --repeat), rng_
 (drawing the same random numbers alone), their ratio, and peak_mb (peak resident memory of
 a fresh process running one simulation). Targets on a 2-core machine: 100,000 trials x 5
 years x every default track in <= 0.5 s; 1,000,000 trials in <= 5 s and <= 2 GB peak;
-seconds / rng_seconds <= 3.
+seconds / rng_seconds <= 3. Each figure is the best of --repeat runs; the median of the runs
+(``median_seconds``, ``median_rng_seconds``, ``median_ratio``) and the load average when they
+were taken (``loadavg``, from /proc/loadavg) are printed too, since on a shared machine other
+processes slow the parallel simulation more than the single-threaded draws.
 
 ``--horizon`` also times the ten-year horizon (simulation/horizon.py): 100,000 futures x 10
 years x every default path, against drawing its random numbers alone (target <= 3x), and the
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -28,23 +32,35 @@ def _measure(trials: int, repeat: int) -> dict:
 
     scenario = Scenario()
     montecarlo.simulate(scenario, trials=1_000)  # compile / load the kernel cache
-    best = None
+    runs, draws = [], []
+    load = _loadavg()
     for _ in range(repeat):
         t0 = time.perf_counter()
-        result = montecarlo.simulate(scenario, trials=trials)
-        seconds = time.perf_counter() - t0
-        if best is None or seconds < best[0]:
-            best = (seconds, result.rng_seconds)
-    # the same draws alone, timed the same way (best of repeat)
-    rng_best = min(_time_draws(scenario, trials) for _ in range(repeat))
+        montecarlo.simulate(scenario, trials=trials)
+        runs.append(time.perf_counter() - t0)
+        # the same draws alone, timed the same way, right after (so both see the same load)
+        draws.append(_time_draws(scenario, trials))
     return {
         "trials": trials,
         "years": scenario.aco.agreement_years,
         "tracks": len(scenario.tracks),
-        "seconds": round(best[0], 4),
-        "rng_seconds": round(rng_best, 4),
-        "ratio": round(best[0] / rng_best, 2),
+        "seconds": round(min(runs), 4),
+        "rng_seconds": round(min(draws), 4),
+        "ratio": round(min(runs) / min(draws), 2),
+        "median_seconds": round(statistics.median(runs), 4),
+        "median_rng_seconds": round(statistics.median(draws), 4),
+        "median_ratio": round(statistics.median(runs) / statistics.median(draws), 2),
+        "loadavg": f"{load} -> {_loadavg()}",
     }
+
+
+def _loadavg() -> str:
+    """The 1-minute load average (/proc/loadavg; empty where there is none)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().split()[0]
+    except OSError:
+        return ""
 
 
 def _time_draws(scenario, trials: int) -> float:
@@ -130,8 +146,9 @@ def main() -> None:
             print(json.dumps(row))
         else:
             print(f"{row['trials']:>9,} trials x {row['years']} years x {row['tracks']} tracks: "
-                  f"{row['seconds']:.3f} s (draws alone {row['rng_seconds']:.3f} s, ratio {row['ratio']}), "
-                  f"peak {row['peak_mb']:,.0f} MB")
+                  f"{row['seconds']:.3f} s (draws alone {row['rng_seconds']:.3f} s, ratio {row['ratio']}; "
+                  f"median {row['median_seconds']:.3f} / {row['median_rng_seconds']:.3f} s, ratio "
+                  f"{row['median_ratio']}), peak {row['peak_mb']:,.0f} MB, load {row['loadavg']}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from scipy import optimize
 
 from . import eligibility
@@ -131,14 +132,16 @@ def _prepare_chunk(s: Scenario, ss: np.random.SeedSequence, x: np.ndarray, half:
     z, seconds = _timed_draws(ss, x.shape[1], years, x, 1)
     z0, seconds0 = half.result()
     d = _build_draws(s, {**z, **z0})
-    costs[:] = (s.costs.annual_operating_cost
-                + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * s.aco.beneficiaries)
-    costs[0] += s.costs.startup_investment
     # the input matrix: one row per (input, year); every (track, year) is a job on it.
-    # The drawn inputs are in place already; the trend-driven ones are filled in.
-    rows = _year_rows(s, d)
-    for k, name in enumerate(names[len(_DRAWN_ROWS):], start=len(_DRAWN_ROWS)):
-        x[k * years:(k + 1) * years] = rows[name]
+    # The drawn inputs are in place already; the trend-driven ones (revenue, benchmarks: the
+    # arrays of _year_rows) and the costs are filled in by one compiled pass.
+    block = {name: x[k * years:(k + 1) * years] for k, name in enumerate(names)}
+    blended = "mssp_two_way" in block
+    _fill_trend_rows(d.effect, d.trend_index, d.gap_index, d.acpt_index, block["revenue"],
+                     block["prospective"], block["mssp"], block["mssp_two_way"] if blended else block["mssp"],
+                     costs, float(s.aco.benchmark_pc), float(s.aco.participant_revenue), blended,
+                     float(s.costs.annual_operating_cost), float(s.costs.revenue_loss_share),
+                     float(s.aco.beneficiaries), float(s.costs.startup_investment))
     return d, x, x.sum(axis=1), seconds + seconds0
 
 
@@ -156,41 +159,89 @@ def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
     stay in the rows of the input matrix the draws were written to)."""
     years = s.aco.agreement_years
     p, m, nz = s.performance, s.market, s.noise
-    theta = p.savings_effect + p.savings_effect_sd * z["effect"]
+    trials = z["effect"].shape[0]
     steps = np.arange(1, years + 1, dtype=float)
     ramp = np.ones(years) if p.ramp_years == 0 else np.minimum(1.0, steps / p.ramp_years)
-    effect = ramp[:, None] * theta[None, :]
-    growth = z["trend"]
-    growth *= m.trend_sd
-    growth += 1.0 + m.trend_mean
-    growth[0] = 1.0  # the year-1 benchmark is the year-1 expectation
-    trend_index = _cumprod_years(growth)
-    gap = z["gap"]
-    gap *= m.prospective_gap_sd
-    gap += m.prospective_gap_mean
     rails = _acpt_guardrails(s.aco.agreement_start_year, years, s.variant)
-    held = gap if rails is None else np.clip(gap, rails[0][:, None], rails[1][:, None])
-    acpt_index = _cumprod_years(held / 3.0 + 1.0)
-    gap += 1.0
-    gap_index = _cumprod_years(gap)
+    lo, hi = (np.full(years, -np.inf), np.full(years, np.inf)) if rails is None else rails
     mult = np.ones(years)
     if nz.shock_year is not None:
         mult[nz.shock_year - 1] = nz.shock_multiplier
-    sd = noise_sd(s.aco.beneficiaries, nz.per_beneficiary_cv, nz.systemic_sd, mult)
-    spending = z["noise"]
-    spending *= sd[:, None]
-    spending += 1.0
-    spending *= 1.0 - effect
-    spending *= trend_index
-    spending *= s.aco.benchmark_pc
-    quality = z["quality"]
-    quality *= p.quality_sd
-    quality += p.quality_mean
-    np.clip(quality, 0.0, 1.0, out=quality)
-    qps = np.less(z["qps"], p.qps_probability, out=z["qps"])
-    alt = np.less(z["alt"], p.alt_qps_probability, out=z["alt"])
-    alt -= alt * qps  # the alternative standard counts only where the standard is missed
-    return Draws(theta, effect, trend_index, gap_index, acpt_index, spending, quality, qps, alt)
+    sd = np.broadcast_to(noise_sd(s.aco.beneficiaries, nz.per_beneficiary_cv, nz.systemic_sd, mult),
+                         (years,)).astype(float)
+    theta = np.empty(trials)
+    effect = np.empty((years, trials))
+    acpt_index = np.empty((years, trials))
+    _transform_draws(z["effect"], z["trend"], z["gap"], z["noise"], z["quality"], z["qps"], z["alt"],
+                     theta, effect, acpt_index, ramp, sd, lo, hi, rails is not None,
+                     float(p.savings_effect), float(p.savings_effect_sd), float(m.trend_sd),
+                     1.0 + m.trend_mean, float(m.prospective_gap_sd), float(m.prospective_gap_mean),
+                     float(s.aco.benchmark_pc), float(p.quality_sd), float(p.quality_mean),
+                     float(p.qps_probability), float(p.alt_qps_probability))
+    return Draws(theta, effect, z["trend"], z["gap"], acpt_index, z["noise"], z["quality"], z["qps"], z["alt"])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _transform_draws(z_effect, growth, gap, spending, quality, qps, alt, theta, effect, acpt,
+                     ramp, sd, lo, hi, rails, effect_mean, effect_sd, trend_sd, trend_step, gap_sd,
+                     gap_mean, b0, quality_sd, quality_mean, p_qps, p_alt):
+    """The arithmetic of :func:`_build_draws` in one compiled pass (the model in the module
+    docstring): ``growth`` becomes the trend index C, ``gap`` the prospective index P,
+    ``spending`` (the noise draws) the spending per capita, ``quality``, ``qps`` and ``alt``
+    (uniforms) the score and the two standards (0/1); ``theta``, ``effect`` and ``acpt`` (the
+    one-third ACPT share of P) are filled. Each value is computed with the same operations, in
+    the same order, as the numpy expressions it replaces, so the numbers are the same bits."""
+    years, n = growth.shape
+    for i in range(n):
+        theta[i] = effect_mean + effect_sd * z_effect[i]
+    for t in range(years):
+        for i in range(n):
+            effect[t, i] = ramp[t] * theta[i]
+            g = 1.0 if t == 0 else growth[t, i] * trend_sd + trend_step  # year 1: the expectation
+            a = gap[t, i] * gap_sd + gap_mean
+            held = min(max(a, lo[t]), hi[t]) if rails else a
+            c = g if t == 0 else g * growth[t - 1, i]
+            h = held / 3.0 + 1.0
+            h = h if t == 0 else h * acpt[t - 1, i]
+            pg = a + 1.0
+            pg = pg if t == 0 else pg * gap[t - 1, i]
+            growth[t, i] = c
+            acpt[t, i] = h
+            gap[t, i] = pg
+            e = spending[t, i] * sd[t] + 1.0
+            e = e * (1.0 - effect[t, i])
+            e = e * c
+            spending[t, i] = e * b0
+            q = quality[t, i] * quality_sd + quality_mean
+            quality[t, i] = min(max(q, 0.0), 1.0)
+            met = 1.0 if qps[t, i] < p_qps else 0.0
+            other = 1.0 if alt[t, i] < p_alt else 0.0
+            qps[t, i] = met
+            alt[t, i] = other - other * met  # the alternative counts only where the standard is missed
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill_trend_rows(effect, trend_index, gap_index, acpt_index, revenue, prospective, mssp, two_way,
+                     costs, b0, participant_revenue, blended, annual, loss_share, beneficiaries,
+                     startup):
+    """The trend-driven rows of a chunk's input matrix (the arrays of :func:`_year_rows` and
+    :func:`_benchmarks`, written in place: revenue, the prospective benchmark, the MSSP one and,
+    when ``blended`` (2024+ agreements), its two-way version) and the chunk's costs (see
+    :func:`_prepare_chunk`); the same operations, in the same order, as those numpy expressions."""
+    years, n = trend_index.shape
+    for t in range(years):
+        for i in range(n):
+            c = trend_index[t, i]
+            bc = b0 * c
+            revenue[t, i] = participant_revenue * c
+            prospective[t, i] = bc * gap_index[t, i]
+            if blended:
+                mssp[t, i] = bc * acpt_index[t, i]
+                two_way[t, i] = bc
+            else:
+                mssp[t, i] = bc
+            k = annual + loss_share * effect[t, i] * b0 * c * beneficiaries
+            costs[t, i] = k + startup if t == 0 else k
 
 
 # --------------------------------------------------------------------------- rules

@@ -3,8 +3,10 @@ common random numbers, validation."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -221,3 +223,76 @@ def test_cli_simulate_and_scenario(tmp_path, capsys):
     assert main(["simulate", "--scenario", str(path)]) == 2
     assert "not valid JSON" in capsys.readouterr().err
     assert main(["simulate", "--trials", "10"]) == 2
+
+
+def _numpy_draws(s: Scenario, z: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The model of the module docstring written as plain numpy expressions (the reference
+    the compiled chunk preparation must reproduce bit for bit)."""
+    from simulation.noise import noise_sd
+
+    years = s.aco.agreement_years
+    p, m, nz = s.performance, s.market, s.noise
+    theta = p.savings_effect + p.savings_effect_sd * z["effect"]
+    steps = np.arange(1, years + 1, dtype=float)
+    ramp = np.ones(years) if p.ramp_years == 0 else np.minimum(1.0, steps / p.ramp_years)
+    effect = ramp[:, None] * theta[None, :]
+    growth = z["trend"] * m.trend_sd + (1.0 + m.trend_mean)
+    growth[0] = 1.0
+    trend_index = np.cumprod(growth, axis=0)
+    gap = z["gap"] * m.prospective_gap_sd + m.prospective_gap_mean
+    rails = montecarlo._acpt_guardrails(s.aco.agreement_start_year, years, s.variant)
+    held = gap if rails is None else np.clip(gap, rails[0][:, None], rails[1][:, None])
+    mult = np.ones(years)
+    if nz.shock_year is not None:
+        mult[nz.shock_year - 1] = nz.shock_multiplier
+    sd = noise_sd(s.aco.beneficiaries, nz.per_beneficiary_cv, nz.systemic_sd, mult)
+    qps = (z["qps"] < p.qps_probability).astype(float)
+    alt = (z["alt"] < p.alt_qps_probability).astype(float)
+    return {
+        "theta": theta, "effect": effect, "trend_index": trend_index,
+        "gap_index": np.cumprod(gap + 1.0, axis=0), "acpt_index": np.cumprod(held / 3.0 + 1.0, axis=0),
+        "spending": (z["noise"] * sd[:, None] + 1.0) * (1.0 - effect) * trend_index * s.aco.benchmark_pc,
+        "quality": np.clip(z["quality"] * p.quality_sd + p.quality_mean, 0.0, 1.0),
+        "qps": qps, "alt": alt - alt * qps,
+    }
+
+
+@pytest.mark.parametrize("update", [
+    {},
+    {"aco": {"agreement_start_year": 2022}},
+    {"market": {"cy2027_proposal": True}},
+    {"performance": {"ramp_years": 0}, "noise": {"shock_year": 2, "shock_multiplier": 2.5}},
+])
+def test_compiled_chunk_preparation_is_the_numpy_arithmetic_bit_for_bit(update):
+    """The draws, the input matrix and the costs that the compiled pass prepares are exactly
+    (bit for bit) the model's numpy expressions and the rows :func:`_year_rows` gives, which
+    the walkthrough uses to settle one trial by hand."""
+    data = Scenario().model_dump()
+    for section, values in update.items():
+        data[section].update(values)
+    s = validate_scenario({**data, "trials": 3_000})
+    r = montecarlo.simulate(s)
+    years, n = s.aco.agreement_years, r.trials
+    z = montecarlo._standard_draws(montecarlo._chunk_seeds(s.seed, n)[0], n, years)
+    ref = _numpy_draws(s, {k: v.copy() for k, v in z.items()})
+    d = r.draws
+    for name, expected in ref.items():
+        assert getattr(d, name).tobytes() == np.ascontiguousarray(expected).tobytes(), name
+    rows = montecarlo._year_rows(s, d)
+    for name, mean in r.year_means.items():
+        assert mean.tobytes() == (np.asarray(rows[name]).sum(axis=1) / n).tobytes(), name
+    # the input matrix itself, prepared as simulate prepares a chunk
+    names = [*montecarlo._DRAWN_ROWS, "revenue", *montecarlo._benchmarks(s, 1.0, 1.0, 1.0)]
+    x, chunk_costs = np.empty((len(names) * years, n)), np.empty((years, n))
+    seed = montecarlo._chunk_seeds(s.seed, n)[0]
+    half = Future()
+    half.set_result(montecarlo._timed_draws(copy.deepcopy(seed), n, years, x, 0))
+    _, x, sums, _ = montecarlo._prepare_chunk(s, copy.deepcopy(seed), x, half, names, chunk_costs)
+    for k, name in enumerate(names):
+        assert x[k * years:(k + 1) * years].tobytes() == np.ascontiguousarray(rows[name]).tobytes(), name
+    assert sums.tobytes() == x.sum(axis=1).tobytes()
+    assert chunk_costs.tobytes() == r.costs_yt.tobytes()
+    costs = (s.costs.annual_operating_cost
+             + s.costs.revenue_loss_share * d.effect * s.aco.benchmark_pc * d.trend_index * s.aco.beneficiaries)
+    costs[0] += s.costs.startup_investment
+    assert r.costs_yt.tobytes() == costs.tobytes()
