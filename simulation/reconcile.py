@@ -591,7 +591,7 @@ def report_markdown(results: Iterable[tuple[pd.DataFrame, ReconcileSummary]],
         "settlement engine and the catalog's rules for that track and year. The size-based "
         "MSR, the final sharing rate, the loss rate and the earned savings or owed losses are "
         "derived, never copied. Code: `simulation/reconcile.py`; command: "
-        "`simulation/reconcile_cli.py`.",
+        "`simulation/cli/reconcile.py`.",
         "",
         "Regenerate this page from the repository root with",
         "",
