@@ -666,7 +666,7 @@ def _validate_file(path: Path, raw: Any) -> _File:
         if pname not in PARAMETER_CHECKS:
             raise CatalogError(f"{name}: parameters.{pname}: unknown parameter")
         check = PARAMETER_CHECKS[pname]
-        seen: dict[tuple[str, int], int] = {}
+        seen: dict[tuple[str, int, str | None], int] = {}
         for i, entry in enumerate(param.entries):
             where = f"{name}: parameters.{pname}.entries[{i}]"
             if pname == "msr_scale":

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -124,7 +125,7 @@ class HorizonResult:
     def present_value(self, k: int) -> np.ndarray:
         return rebasing.present_value(self.net(k), self.discount_rate, self.cash_lag)
 
-    def summary(self) -> list[dict[str, object]]:
+    def summary(self) -> list[dict[str, Any]]:
         """Per path: per-year means (benchmark and spending per capita; shared savings, shared
         losses and net in dollars), the ten-year net and its present value (means)."""
         n = float(self.scenario.aco.beneficiaries)
@@ -132,7 +133,7 @@ class HorizonResult:
         spend = self.spending.mean(axis=0)
         for k, pr in enumerate(self.paths):
             net = self.net(k)
-            rows = [{"year": y, "benchmark_pc": float(pr.benchmark[:, t].mean()), "spending_pc": float(spend[t]),
+            rows: list[dict[str, Any]] = [{"year": y, "benchmark_pc": float(pr.benchmark[:, t].mean()), "spending_pc": float(spend[t]),
                      "shared_savings": float(pr.shared_savings[:, t].mean()),
                      "shared_losses": float(pr.shared_losses[:, t].mean()), "net": float(net[:, t].mean())}
                     for t, y in enumerate(self.years)]
@@ -216,7 +217,7 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
     for pr in results:
         if not pr.path.lead:
             pr.steps = shared_steps  # the renewal's steps do not depend on the MSSP track
-    prepared = []
+    prepared: list[tuple[Any, ...] | None] = []  # per path: (choice, plan) twice, or None for LEAD
     for p in paths:
         if p.lead:
             prepared.append(None)

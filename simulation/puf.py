@@ -453,9 +453,10 @@ def _fix_socrata_2013(table: _Table) -> _Table:
 
 
 def _bad_cell_error(
-    table: _Table, field: str, raw: pd.Series, bad: pd.Series, what: str
+    table: _Table, field: str, raw: pd.Series | None, bad: pd.Series, what: str
 ) -> PufFormatError:
     """One-line error naming the column, the first offending value, its row and how many."""
+    assert raw is not None  # the callers checked the column exists
     rows = np.flatnonzero(bad.to_numpy())
     first = rows[0]
     value = raw.iloc[first]
@@ -876,6 +877,7 @@ def load_puf(path: str | Path, year: int | None = None, keep_raw: bool = False) 
     performance_year = _performance_year(table, path, year)
 
     ids = table.column("aco_id")
+    assert ids is not None  # _require(table) checked it
     values = _numeric_fields(table)
     _check_complete(table, values, ids)
     savings, sav_percent = _savings_fields(table, values)
