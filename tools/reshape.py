@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, str] = {
     # rules: policy as data and the settlement arithmetic
     "simulation.catalog": "simulation.rules.catalog",
-    "simulation.catalog_files": "simulation.rules.catalog_files",
     "simulation.settlement": "simulation.rules.settlement",
     "simulation.explain": "simulation.rules.explain",
     # model: the scenario, the plan of rules per year, the one place randomness is drawn
@@ -59,7 +58,7 @@ MODULES: dict[str, str] = {
     "simulation.asymmetry": "simulation.model.asymmetry",
     # cms: reading CMS's files and recomputing them
     "simulation.puf": "simulation.cms.puf",
-    "simulation.puf_fields": "simulation.cms.puf_fields",
+    "simulation.puf_table": "simulation.cms.puf_table",
     "simulation.cms_results": "simulation.cms.results",
     "simulation.reach_results": "simulation.cms.reach_results",
     "simulation.realdata": "simulation.cms.acos",
