@@ -124,8 +124,8 @@ TEST_PACKAGES: dict[str, str] = {
 SCOPE = ["simulation", "pages", "dashboard", "tests", "benchmarks", "tools", "docs", "data",
          "app.py", "README.md", "Makefile", "pyproject.toml"]
 TEXT_SUFFIXES = {".py", ".md", ".json", ".yaml", ".yml", ".toml", ".txt", ".cfg", ""}
-#: Never rewritten: history is history, and this file names the old modules on purpose.
-SKIP = {"CHANGELOG.md", "tools/reshape.py"}
+#: Never rewritten: history is history, and these files name the old modules on purpose.
+SKIP = {"CHANGELOG.md", "tools/reshape.py", "tests/test_reshape.py"}
 
 IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 DOTTED = re.compile(rf"(?<![\w.]){'simulation'}((?:\.{IDENT})+)")
@@ -234,12 +234,18 @@ def _relative(from_module: str, is_package: bool, target: str) -> tuple[int, str
     return len(pkg) - common + 1, ".".join(tgt[common:])
 
 
-def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
-    if not node.level:
+def _resolve(node: ast.ImportFrom, module: str, is_package: bool, level: int | None = None) -> str:
+    level = node.level if level is None else level
+    if not level:
         return node.module or ""
     base = _package_of(module, is_package)
-    base = base[: len(base) - (node.level - 1)]
+    base = base[: len(base) - (level - 1)]
     return ".".join([*base, node.module] if node.module else base)
+
+
+def _known(target: str, node: ast.ImportFrom, plan: Plan) -> bool:
+    names = plan.before | plan.after
+    return target in names or any(f"{target}.{a.name}" in names for a in node.names)
 
 
 def _render_from(level: int, module: str, names: list[tuple[str, str | None]], indent: str) -> str:
@@ -291,6 +297,15 @@ def rewrite_imports(src: str, plan: Plan, module: str | None, new_module: str | 
             if node.level and module is None:
                 continue
             target = _resolve(node, module or "", is_package)
+            stale = False
+            if node.level and module and not _known(target, node, plan):
+                # written for the file's old place (an edit merged into a file that moved
+                # down, e.g. into simulation/cli/): resolve it from the folders above
+                for level in range(node.level + 1, len(module.split(".")) + 1):
+                    alt = _resolve(node, module, is_package, level)
+                    if _known(alt, node, plan):
+                        target, stale = alt, True
+                        break
             if target != "simulation" and not target.startswith("simulation."):
                 continue
             groups: dict[str, list[tuple[str, str | None]]] = {}
@@ -309,7 +324,7 @@ def rewrite_imports(src: str, plan: Plan, module: str | None, new_module: str | 
                         changed = True
                     groups.setdefault(new_target, []).append((alias.name, alias.asname))
             moved_file = module is not None and new_module != module
-            if not changed and not (node.level and moved_file):
+            if not changed and not (node.level and (moved_file or stale)):
                 continue
             stmts = []
             for mod, names in groups.items():
@@ -351,16 +366,28 @@ def rewrite_text(text: str, plan: Plan, skip_lines: set[int] | None = None) -> s
     return "".join(out)
 
 
-def fix_test_depth(text: str, deeper: int) -> str:
-    """``Path(__file__)...parents[n]`` -> ``parents[n + deeper]`` for a test moved down."""
+def fix_depth(text: str, deeper: int) -> str:
+    """Paths from ``__file__`` of a file moved ``deeper`` folders down still reach the same place.
+
+    ``Path(__file__)...parents[n]`` becomes ``parents[n + deeper]`` and ``.parent.parent``
+    gains ``deeper`` more ``.parent``, on the lines that name ``__file__``.
+    """
     if not deeper:
         return text
 
     def bump(m: re.Match) -> str:
         return f"parents[{int(m.group(1)) + deeper}]"
 
-    return "".join(re.sub(r"parents\[(\d+)\]", bump, ln) if "__file__" in ln else ln
-                   for ln in text.splitlines(keepends=True))
+    def longer(m: re.Match) -> str:
+        return m.group(1) + ".parent" * (m.group(2).count(".parent") + deeper)
+
+    out = []
+    for ln in text.splitlines(keepends=True):
+        if "Path(__file__)" in ln:
+            ln = re.sub(r"parents\[(\d+)\]", bump, ln)
+            ln = re.sub(r"(__file__\)(?:\.resolve\(\))?)((?:\.parent\b)+)", longer, ln)
+        out.append(ln)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- files
@@ -430,9 +457,8 @@ def reshape(root: Path = ROOT, *, dry_run: bool = False) -> list[str]:
                 tree_lines = {i for a, b in spans for i in range(a, b + 1)}
             skip = tree_lines
         out = rewrite_text(out, plan, skip)
-        if str(rel) in plan.tests:
-            deeper = len(Path(plan.tests[str(rel)]).parts) - len(rel.parts)
-            out = fix_test_depth(out, deeper)
+        moved_to = _moved(rel, plan)
+        out = fix_depth(out, len(moved_to.parts) - len(rel.parts))
         if out != text:
             new_text[p] = out
             changed.append(rel)
@@ -459,15 +485,18 @@ def reshape(root: Path = ROOT, *, dry_run: bool = False) -> list[str]:
     for old in plan.retire:
         p = module_path(old, root)
         assert p is not None
-        _git(root, "rm", "-q", str(p.relative_to(root)))
+        _git(root, "rm", "-q", "-f", str(p.relative_to(root)))
     for o, n in plan.tests.items():
         (root / n).parent.mkdir(parents=True, exist_ok=True)
         _git(root, "mv", o, n)
     py = [str(root / c) for c in changed if c.suffix == ".py"]
     py = [p if Path(p).exists() else str(root / _moved(Path(p).relative_to(root), plan)) for p in py]
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff") \
+        or shutil.which("ruff", path=str(root / ".venv" / "bin"))
     if ruff and py:
         subprocess.run([ruff, "check", "--fix", "--select", "I", "--quiet", *py], cwd=root, check=False)
+    elif py:
+        done.append("ruff not found: run `ruff check --fix --select I .` to sort the import blocks")
     return done
 
 
@@ -477,7 +506,8 @@ def _moved(rel: Path, plan: Plan) -> Path:
     info = _module_of(rel)
     if info:
         new = plan.new_module(info[0])
-        return Path(*new.split(".")).with_suffix(".py")
+        if new != info[0]:
+            return Path(*new.split(".")).with_suffix(".py")
     return rel
 
 
