@@ -20,6 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy simulation
 	$(BIN)/python -m pytest -q -n 2
 
 test-fast: $(STAMP)
@@ -27,6 +28,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy simulation
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_settlement.py

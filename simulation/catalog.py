@@ -723,7 +723,7 @@ def _validate_file(path: Path, raw: Any) -> _File:
         if pname not in checks:
             raise CatalogError(f"{name}: parameters.{pname}: unknown parameter")
         check = checks[pname]
-        seen: dict[tuple[str, int], int] = {}
+        seen: dict[tuple[str, int, str | None], int] = {}
         for i, entry in enumerate(param.entries):
             where = f"{name}: parameters.{pname}.entries[{i}]"
             if pname == "msr_scale":

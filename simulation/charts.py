@@ -259,7 +259,7 @@ def distribution(quantiles: pd.DataFrame, summary: pd.DataFrame, colors: Mapping
     shape is the middle 98% of futures, the box the middle half, the diamond the average."""
     summ = summary.set_index("track")
     tracks = [t for t in (tracks or list(summ.index)) if t in quantiles.columns and t in summ.index]
-    order = sorted(tracks, key=lambda t: summ.loc[t, "expected_net"])  # bottom to top
+    order = sorted(tracks, key=lambda t: summ.loc[t, "expected_net"])  # type: ignore[arg-type,return-value]  # bottom to top
     inner = (quantiles.index >= 0.01) & (quantiles.index <= 0.99)
     data: list[dict[str, Any]] = []
     for t in order:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +174,7 @@ class HorizonResult:
             args[name] = bool(args[name])
         return yp.rules, args
 
-    def summary(self) -> list[dict[str, object]]:
+    def summary(self) -> list[dict[str, Any]]:
         """Per path: per-year means (benchmark and spending per capita; shared savings, shared
         losses and net in dollars), the ten-year net and its present value (means)."""
         n = float(self.scenario.aco.beneficiaries)
@@ -182,7 +183,7 @@ class HorizonResult:
         for k, pr in enumerate(self.paths):
             net = self.net(k)
             ss, sl = pr.shared_savings.mean(axis=0), pr.shared_losses.mean(axis=0)
-            rows = [{"year": y, "benchmark_pc": float(pr.benchmark[:, t].mean()), "spending_pc": float(spend[t]),
+            rows: list[dict[str, Any]] = [{"year": y, "benchmark_pc": float(pr.benchmark[:, t].mean()), "spending_pc": float(spend[t]),
                      "shared_savings": float(ss[t]), "shared_losses": float(sl[t]), "net": float(net[:, t].mean())}
                     for t, y in enumerate(self.years)]
             settled = not math.isnan(rows[0]["net"])
@@ -294,7 +295,7 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
         for j, k in enumerate(members):
             results[k].shared = block[j * years:(j + 1) * years].T
     lead_paths = [k for k, p in enumerate(paths) if p.lead and p.first in catalog.tracks]
-    prepared = []
+    prepared: list[tuple[Any, ...] | None] = []  # per path: (choice, plan) twice, or None for LEAD
     for p in paths:
         if p.lead:
             prepared.append(None)

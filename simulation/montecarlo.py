@@ -278,7 +278,7 @@ def _rules_year(code: str, year: int) -> tuple[int, bool]:
 def _apply_overrides(rules: TrackRules, overrides: dict[str, float]) -> TrackRules:
     if not overrides:
         return rules
-    values = dict(overrides)
+    values: dict[str, Any] = dict(overrides)
     if "loss_limit_benchmark" in values:
         values["loss_limit_benchmark"] = (values["loss_limit_benchmark"],)
     return dataclasses.replace(rules, **values)
@@ -529,6 +529,7 @@ def simulate(scenario: Scenario, *, trials: int | None = None, seed: int | None 
             # the kernel writes straight into the results (rows = track x year, columns = trials)
             run_batch(batch, x, earned2d, ci * CHUNK)
             del d, x
+    assert sums is not None and first is not None  # at least one chunk ran
     year_means = {name: sums[k * years:(k + 1) * years] / n for k, name in enumerate(names)}
     notes = {key: eligibility_notes(c, s) + policy_notes(c, s) for key, c in zip(keys, s.tracks, strict=True)}
     return SimulationResult(

@@ -391,7 +391,7 @@ def _derive_assumptions(results: pd.DataFrame, cal: dict[str, Any]) -> list[dict
                                                                   quality.quantile(0.75)))
     qps = _twelve_months(results, range(2016, 2024)).groupby("performance_year")["met_qps"]
     qps_share = qps.apply(lambda s: s.dropna().astype(bool).mean()).dropna()
-    worst_qps_year = int(qps_share.idxmin())
+    worst_qps_year = int(qps_share.idxmin())  # type: ignore[call-overload]
     worst_qps = math.floor(float(qps_share.min()) * 1000) / 1000
     n_rates = len(rates)
     rate_src = f"{n_rates:,} ACO-years of 12-month savings rates (Sav_rate), PY2021–PY2023"

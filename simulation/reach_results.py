@@ -82,7 +82,7 @@ def _money(raw: pd.Series, field: str, ids: pd.Series) -> pd.Series:
     bad = num.isna() & ~blank
     if bad.any():
         i = bad.idxmax()
-        raise ReachFormatError(f"{field}: {str(raw[i])[:20]!r} for {str(ids[i])[:12]} is not an amount")
+        raise ReachFormatError(f"{field}: {str(raw[i])[:20]!r} for {str(ids[i])[:12]} is not an amount")  # type: ignore[call-overload]
     return num.where(~neg, -num)
 
 
@@ -93,7 +93,7 @@ def _rate(raw: pd.Series, field: str, ids: pd.Series) -> pd.Series:
     bad = num.isna() & (s != "")
     if bad.any():
         i = bad.idxmax()
-        raise ReachFormatError(f"{field}: {str(raw[i])[:20]!r} for {str(ids[i])[:12]} is not a rate")
+        raise ReachFormatError(f"{field}: {str(raw[i])[:20]!r} for {str(ids[i])[:12]} is not a rate")  # type: ignore[call-overload]
     return num.where(~pct, num / 100.0)
 
 
@@ -137,7 +137,7 @@ def load_reach_results(path: str | Path, year: int | None = None) -> pd.DataFram
     unknown = ~arr.isin(list(TRACKS))
     if unknown.any():
         i = unknown.idxmax()
-        raise ReachFormatError(f"risk arrangement: {str(out['arrangement'][i])[:20]!r} for {ids[i]} "
+        raise ReachFormatError(f"risk arrangement: {str(out['arrangement'][i])[:20]!r} for {ids[i]} "  # type: ignore[call-overload]
                                "is neither Global nor Professional")
     out["track"] = arr.map(TRACKS)
     out["performance_year"] = int(year)
@@ -209,7 +209,7 @@ def reconcile_reach_frame(df: pd.DataFrame, catalog: Catalog | None = None):
     rows = []
     for track, idx in df.groupby("track", sort=False).groups.items():
         part = df.loc[idx]
-        rules = catalog.rules(track, year)
+        rules = catalog.rules(str(track), year)
         pre = part["benchmark_pre_discount"].to_numpy(float)
         disc = 1.0 - part["benchmark_final"].to_numpy(float) / pre
         res = settle(rules, benchmark=pre, expenditure=part["total_cost"].to_numpy(float),

@@ -232,7 +232,7 @@ def program_distribution(results: pd.DataFrame, column: str = "sav_rate",
     rows = []
     for year, g in results.groupby("performance_year"):
         x = pd.to_numeric(g[column], errors="coerce").dropna().to_numpy(dtype=float)
-        row: dict[str, Any] = {"performance_year": int(year), "n": len(x),
+        row: dict[str, Any] = {"performance_year": int(year), "n": len(x),  # type: ignore[arg-type]
                                "mean": float(x.mean()) if len(x) else math.nan}
         q = np.percentile(x, ps) if len(x) else [math.nan] * len(ps)
         row.update({f"p{p:g}": float(v) for p, v in zip(ps, q, strict=True)})
@@ -372,7 +372,7 @@ def prefill(history: pd.DataFrame, base: Scenario | None = None, *, recent: int 
         sd, why = effect_uncertainty(full, n, base.noise.per_beneficiary_cv, recent=recent)
         out.append(Prefill("performance.savings_effect_sd", round(sd, 5), why))
         out.append(Prefill("performance.ramp_years", 0, "an existing ACO already performs at its level"))
-    quality = full["qual_score"].dropna().to_numpy(dtype=float)[-recent:] if "qual_score" in full else []
+    quality: Any = full["qual_score"].dropna().to_numpy(dtype=float)[-recent:] if "qual_score" in full else []
     quality = [q for q in quality if 0.05 <= q <= 1.0]
     if len(quality):
         out.append(Prefill("performance.quality_mean", round(float(np.mean(quality)), 4),

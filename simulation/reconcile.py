@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -248,7 +249,7 @@ def reconcile_frame(
     if len(years) != 1:
         raise ReconcileError(f"{source}: holds several performance years; pass one year's rows")
     year = int(years[0])
-    results = [_settle_track(df.loc[idx], catalog, track, year, source)
+    results = [_settle_track(df.loc[idx], catalog, str(track), year, source)
                for track, idx in df.groupby("track", sort=False).groups.items()]
     res = pd.concat(results).reindex(df.index)
     share_tol = _share_tolerance(df)
@@ -289,7 +290,7 @@ def _agreement_year(df: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(years), np.clip(years, 1, None), 1.0)
 
 
-def _inputs(df: pd.DataFrame, rules) -> dict[str, np.ndarray]:
+def _inputs(df: pd.DataFrame, rules) -> dict[str, Any]:
     """The settle() keyword inputs of each row: file facts and the ACO's elections."""
     q = df.qual_score.to_numpy(dtype=float)
     p4r = df.p4r.fillna(False).astype(bool).to_numpy()
@@ -359,7 +360,7 @@ def _settle_track(df: pd.DataFrame, catalog: Catalog, track: str, year: int,
     with np.errstate(divide="ignore", invalid="ignore"):
         euc = np.where(base > 0, np.clip(dis / base, 0.0, 1.0), 0.0)
     s = settle(*args, person_years=1.0, euc_share=euc, participant_revenue=revenue, **kw)
-    notes = [[] for _ in range(len(df))]
+    notes: list[list[str]] = [[] for _ in range(len(df))]
     two_way_from = rules.acpt_loss_protection_from_agreement_year
     for i in range(len(df)):
         if rev_limited[i]:
@@ -592,7 +593,7 @@ def report_markdown(results: Iterable[tuple[pd.DataFrame, ReconcileSummary]],
         "settlement engine and the catalog's rules for that track and year. The size-based "
         "MSR, the final sharing rate, the loss rate and the earned savings or owed losses are "
         "derived, never copied. Code: `simulation/reconcile.py`; command: "
-        "`simulation/reconcile_cli.py`.",
+        "`simulation/cli/reconcile.py`.",
         "",
         "Regenerate this page from the repository root with",
         "",
@@ -646,7 +647,7 @@ def report_markdown(results: Iterable[tuple[pd.DataFrame, ReconcileSummary]],
             "| computed sharing rate | published earned ($) | computed earned ($) | reason |",
             "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
         ]
-        for r in bad.itertuples():
+        for r in cast(Iterable[Any], bad.itertuples()):
             lines.append(
                 f"| {r.performance_year} | {r.aco_id} | {r.track} | {_rate(r.published_msr)} | "
                 f"{_rate(r.computed_msr)} | {_rate(r.published_share_rate)} | "

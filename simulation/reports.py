@@ -26,11 +26,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -568,7 +568,7 @@ def drivers_text(tdf: pd.DataFrame, track: str, n: int = 3) -> list[str]:
         rows = rows.assign(low_text=rows["low_value"].map(str), high_text=rows["high_value"].map(str))
     rows = rows.sort_values("swing", ascending=False, kind="stable").head(n)
     out = []
-    for r in rows.itertuples():
+    for r in cast(Iterable[Any], rows.itertuples()):
         out.append(f"{r.label}: at {r.low_text} the expected net is {money(r.net_low, signed=True)}, at "
                    f"{r.high_text} it is {money(r.net_high, signed=True)} (as assumed: "
                    f"{money(r.base_net, signed=True)}).")

@@ -15,7 +15,7 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from pydantic import (
@@ -31,7 +31,7 @@ from pydantic import (
 from .catalog import DATA_DIR, PARAMETER_CHECKS, load_catalog
 from .text import clip, printable, summarise
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 MAX_TRIALS = 2_000_000
 CALIBRATION_FILE = DATA_DIR / "calibration" / "noise_defaults.json"
 

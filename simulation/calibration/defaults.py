@@ -75,8 +75,8 @@ def build_defaults(
     )
     out["per_beneficiary_cv"] = _entry(
         fit.cv,
-        q.loc[0.05, "cv"],
-        q.loc[0.95, "cv"],
+        q["cv"].loc[0.05],
+        q["cv"].loc[0.95],
         "coefficient of variation per assigned beneficiary",
         "per-beneficiary-cv",
         f"Maximum-likelihood fit on the ACO × year panel {fy} (12-month rows); 90% interval "
@@ -178,7 +178,7 @@ def build_defaults(
         f"Growth of the same ACO's per-capita updated benchmark (UpdatedBnchmk) from one year "
         f"to the next within one agreement period, pairs ending PY{trend_years[0]}–"
         f"PY{trend_years[1]} except those into and out of PY{SHOCK_YEAR} ("
-        + ", ".join(f"PY{int(y)} {v:+.1%}" for y, v in covid_means.items())
+        + ", ".join(f"PY{int(y)} {v:+.1%}" for y, v in covid_means.items())  # type: ignore[call-overload]
         + "); interval from resampling years and ACOs.",
     )
     low, high = _two_level(groups, _robust_sd, rng, reps)
@@ -205,7 +205,8 @@ def build_defaults(
         f"Mean quality score PY{quality_years[0]}–PY{quality_years[1]} (the APP/MIPS-based "
         "score); the lowest score each year ("
         + ", ".join(
-            f"PY{int(y)} {g.qual_score.min():.2%}" for y, g in qrows.groupby("performance_year")
+            f"PY{int(y)} {g.qual_score.min():.2%}"  # type: ignore[arg-type]
+            for y, g in qrows.groupby("performance_year")
         )
         + ") is a floor many ACOs share.",
     )
@@ -233,8 +234,8 @@ def build_defaults(
     )
     out["shock_multiplier"] = _entry(
         fit.shock_multiplier,
-        q.loc[0.05, "shock_multiplier"],
-        q.loc[0.95, "shock_multiplier"],
+        q["shock_multiplier"].loc[0.05],
+        q["shock_multiplier"].loc[0.95],
         "multiplier of the noise SD",
         "shock-year",
         f"Fitted multiplier of the measurement-noise SD in PY{fit.shock_year} (COVID-19) "

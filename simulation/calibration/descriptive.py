@@ -201,9 +201,9 @@ def quality_table(results: pd.DataFrame) -> pd.DataFrame:
     out = []
     for keys, grp in rows.groupby(["performance_year", "track_group"]):
         year, group = keys
-        out.append(_quality_row(int(year), str(group), grp))
+        out.append(_quality_row(int(year), str(group), grp))  # type: ignore[call-overload]
     for year, grp in rows.groupby("performance_year"):
-        out.append(_quality_row(int(year), "all", grp))
+        out.append(_quality_row(int(year), "all", grp))  # type: ignore[arg-type]
     return pd.DataFrame(out).sort_values(["year", "track_group"]).reset_index(drop=True)
 
 
@@ -214,7 +214,7 @@ def quality_floors(results: pd.DataFrame, first_year: int) -> dict[int, tuple[fl
         scores = grp.qual_score.dropna()
         if len(scores):
             low = float(scores.min())
-            out[int(year)] = (low, int((scores - low).abs().lt(1e-6).sum()))
+            out[int(year)] = (low, int((scores - low).abs().lt(1e-6).sum()))  # type: ignore[arg-type]
     return out
 
 

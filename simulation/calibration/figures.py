@@ -6,6 +6,7 @@ import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,9 @@ from .. import charts
 from .base import COMMERCIAL_MAE, SHOCK_YEAR
 from .descriptive import _persistence_same
 from .fit import NoiseFit
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
 
 # ============================================================================================
 # Figures
@@ -551,7 +555,7 @@ def figure_simulated(study: dict):
     return fig
 
 
-FIGURES: dict[str, Callable[[dict], object]] = {
+FIGURES: dict[str, Callable[[dict], go.Figure]] = {
     "dispersion_by_size": figure_dispersion_by_size,
     "dispersion_by_year": figure_dispersion_by_year,
     "persistence": figure_persistence,

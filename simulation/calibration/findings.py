@@ -49,7 +49,9 @@ def _dispersion(study: dict, fit: NoiseFit, effect_sd: float) -> dict:
 
 def _model(study: dict, fit: NoiseFit, effect_sd: float, persist: float) -> dict:
     q = study["boot"].quantile([0.05, 0.95])
-    interval = {name: (float(q.loc[0.05, name]), float(q.loc[0.95, name])) for name in q.columns}
+    interval: dict[str, tuple[float, ...]] = {
+        name: (float(q.loc[0.05, name]), float(q.loc[0.95, name])) for name in q.columns
+    }
     interval["systemic_sd"] = tuple(float(v) for v in study["systemic_interval"])
     no_agr = [s for label, s in study["sensitivity"] if "no agreement" in label]
     era = [s for label, s in study["sensitivity"] if "ACO_Num" in label]

@@ -93,7 +93,7 @@ def _growth_table(growth: pd.DataFrame, program: pd.DataFrame) -> pd.DataFrame:
         reb = grp[~grp.same_agreement].growth
         out.append(
             {
-                "to_year": int(year),
+                "to_year": int(year),  # type: ignore[arg-type]
                 "n_same": len(same),
                 "mean_same": float(same.mean()) if len(same) else float("nan"),
                 "median_same": float(same.median()) if len(same) else float("nan"),
@@ -179,7 +179,7 @@ def run_study(
     )
     pairs = consecutive_pairs(results, min(fit.years))
     naive_mae = {
-        int(y) + 1: float((g.sav_rate_next - g.sav_rate).abs().mean())
+        int(y) + 1: float((g.sav_rate_next - g.sav_rate).abs().mean())  # type: ignore[arg-type]
         for y, g in pairs.groupby("performance_year")
     }
     growth = benchmark_growth(results)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ def _bands(names: Iterable[str]) -> str:
 def _sd_pairs(table: pd.DataFrame) -> str:
     return ", ".join(
         f"{r.band} ({_pct(r.simulated_sd, 1)} simulated, {_pct(r.observed_sd, 1)} observed)"
-        for r in table.itertuples()
+        for r in cast(Iterable[Any], table.itertuples())
     )
 
 

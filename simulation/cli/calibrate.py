@@ -1,32 +1,34 @@
-"""``acosim calibrate`` and ``acosim backtest``: the uncertainty model against CMS results.
+"""``acosim calibrate``: fit the uncertainty model on CMS results.
 
-``calibrate`` fits the noise defaults on a folder of MSSP results files and writes
-``data/calibration/noise_defaults.json``, the figures and ``docs/calibration.md``;
-``backtest`` forecasts a year's savings rates from the years before it and scores them.
+Fits the noise defaults on a folder of MSSP results files and writes
+``data/calibration/noise_defaults.json``, the figures and ``docs/calibration.md``
+(``acosim backtest`` scores the forecasts; see :mod:`simulation.cli.backtest`).
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 import time
 from pathlib import Path
 
-from .cli import UserError, command
+from .errors import UserError
+
+NAME = "calibrate"
+HELP = "fit the noise defaults on CMS results; write JSON, figures and write-up"
 
 #: Where the CMS reference data sit beside the project (the Makefile passes it explicitly).
 DEFAULT_DATA = Path("..") / "shared" / "data"
 
 
-def _data_dir(value: str | None) -> Path:
+def data_dir(value: str | None) -> Path:
     path = Path(value) if value else DEFAULT_DATA
     if not path.is_dir():
         raise UserError(f"--data: folder not found: {path}")
     return path
 
 
-def _calibrate_args(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         required=True,
@@ -57,13 +59,10 @@ def _calibrate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
 
 
-@command("calibrate", "fit the noise defaults on CMS results; write JSON, figures and write-up")(
-    _calibrate_args
-)
-def _calibrate_run(args: argparse.Namespace) -> int:
-    from .calibration import SEED, CalibrationError, calibrate
+def run(args: argparse.Namespace) -> int:
+    from ..calibration import SEED, CalibrationError, calibrate
 
-    data = _data_dir(args.data)
+    data = data_dir(args.data)
     if args.bootstrap < 20:
         raise UserError("--bootstrap: need at least 20 resamples")
     parts = ["acosim", "calibrate", "--data", str(args.data)]
@@ -93,8 +92,8 @@ def _calibrate_run(args: argparse.Namespace) -> int:
             )
     for line in study["backtest"].summary_lines():
         print(line)
-    from .calibration_reach import calibrate_reach, find_results
-    from .calibration_reach import lines as reach_lines
+    from ..calibration_reach import calibrate_reach, find_results
+    from ..calibration_reach import lines as reach_lines
 
     reach = find_results(data)
     if reach is not None:  # the prospective-benchmark programs, fitted on REACH results
@@ -105,62 +104,4 @@ def _calibrate_run(args: argparse.Namespace) -> int:
     for path in study["paths"]:
         print(f"wrote {path}")
     print(f"done in {time.perf_counter() - started:.1f} s")
-    return 0
-
-
-def _backtest_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--through",
-        type=int,
-        required=True,
-        metavar="YEAR",
-        help="last performance year used for fitting (e.g. 2022)",
-    )
-    p.add_argument(
-        "--data",
-        metavar="DIR",
-        help=f"folder of MSSP results files (default: {DEFAULT_DATA})",
-    )
-    p.add_argument(
-        "--actual",
-        metavar="FILE",
-        help="results file of a later year to score against (default: the next year's file "
-        "in --data)",
-    )
-    p.add_argument("--csv", metavar="FILE", help="write every ACO's forecast and interval here")
-
-
-@command("backtest", "forecast each ACO's savings rate from its history and score it")(
-    _backtest_args
-)
-def _backtest_run(args: argparse.Namespace) -> int:
-    from .calibration import CalibrationError
-    from .calibration.backtest import run_backtest
-
-    data = _data_dir(args.data)
-    if args.actual is not None and not Path(args.actual).is_file():
-        raise UserError(f"--actual: file not found: {args.actual}")
-    try:
-        result = run_backtest(data, args.through, actual=args.actual, agreement=True)
-    except CalibrationError as exc:
-        raise UserError(str(exc)) from None
-    for line in result.summary_lines():
-        print(line)
-    if args.csv:
-        columns = [
-            "aco_id",
-            "n_ab",
-            "actual",
-            "forecast",
-            "low",
-            "high",
-            "naive",
-            "covered",
-            "years_observed",
-        ]
-        try:
-            result.table[columns].to_csv(args.csv, index=False)
-        except OSError as exc:
-            raise UserError(f"--csv: cannot write {args.csv} ({exc.strerror or exc})") from None
-        print(f"wrote {args.csv}", file=sys.stderr)
     return 0

@@ -6,15 +6,18 @@ import argparse
 import json
 import sys
 
-from .cli import UserError, command
-from .scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
-from .scenario_io import read_scenario_file
+from ..scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
+from ..scenario_io import read_scenario_file
+from .errors import UserError
+
+NAME = "simulate"
+HELP = "simulate a scenario and print each track's expected net and risk"
 
 _COLUMNS = ["track", "expected_net", "mcse", "p_any_payment", "p_owe_cms", "p_net_loss",
             "p5", "p25", "p50", "p75", "p95", "es5", "largest_allowed_loss", "break_even_effect", "open", "why"]
 
 
-def _args(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scenario", metavar="FILE", help="scenario JSON (default: the example scenario)")
     p.add_argument("--trials", type=int, help=f"simulated futures (100 to {MAX_TRIALS:,})")
     p.add_argument("--seed", type=int, help="random seed (0 to 2**63-1)")
@@ -23,9 +26,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="ten-year view (1 to 10 performance years from 2027): MSSP renewal against LEAD, per path and year")
 
 
-@command("simulate", "simulate a scenario and print each track's expected net and risk")(_args)
-def _run(args: argparse.Namespace) -> int:
-    from . import montecarlo
+def run(args: argparse.Namespace) -> int:
+    from .. import montecarlo
 
     try:
         scenario = read_scenario_file(args.scenario) if args.scenario else Scenario()
@@ -74,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
 def _horizon(args: argparse.Namespace, scenario: Scenario) -> int:
     """``--horizon N``: per path and year the mean benchmark and spending per capita, shared
     savings, shared losses and net (dollars); each path's N-year net and present value."""
-    from . import horizon
+    from .. import horizon
 
     try:
         result = horizon.simulate_horizon(scenario, years=args.horizon)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 
-from .cli import UserError, command
-from .scenario import ScenarioError, example_scenario, scenario_schema
-from .scenario_io import read_scenario_file
+from ..scenario import ScenarioError, example_scenario, scenario_schema
+from ..scenario_io import read_scenario_file
+from .errors import UserError
+
+NAME = "scenario"
+HELP = "print an example scenario, its JSON Schema, or check a scenario file"
 
 
-def _args(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--example", action="store_true", help="print a full example scenario (JSON)")
     g.add_argument("--schema", action="store_true", help="print the scenario's JSON Schema")
     g.add_argument("--check", metavar="FILE", help="validate a scenario file; list every problem")
 
 
-@command("scenario", "print an example scenario, its JSON Schema, or check a scenario file")(_args)
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.example:
         print(example_scenario().model_dump_json(indent=2))
     elif args.schema:

@@ -7,8 +7,8 @@ The steps are :func:`simulation.settlement.explain`'s, the same the walkthrough 
 so the amounts are the engine's own. Every value is checked here: a bad one ends with exit
 code 2 and one line naming the flag and its allowed range.
 
-Self-contained: :func:`add_arguments` and :func:`run` are the command (registered with
-``acosim``'s registry at import), and :func:`register` adds it to any argparse sub-parsers.
+Self-contained: :func:`add_arguments` and :func:`run` are the command (listed in
+:data:`simulation.cli.main.COMMANDS`), and :func:`register` adds it to any argparse sub-parsers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import json
 import math
 import textwrap
 
-from .cli import UserError, command
+from .errors import UserError
 
 NAME = "settle"
 HELP = "settle one ACO-year under one track and print every step with its rule citation"
@@ -94,7 +94,7 @@ def _number(args: argparse.Namespace, flag: str, *, whole: bool = False, require
 
 
 def _inputs(args: argparse.Namespace):
-    from .catalog import VARIANTS, load_catalog
+    from ..catalog import VARIANTS, load_catalog
 
     catalog = load_catalog()
     codes = ", ".join(catalog.tracks)
@@ -142,7 +142,7 @@ def _inputs(args: argparse.Namespace):
         kw["msr"] = msr
     ratio = _number(args, "--spending-vs-region", required=False)
     if ratio is not None:
-        from .settlement import is_higher_spending
+        from ..settlement import is_higher_spending
 
         kw["higher_spending"] = bool(is_higher_spending(ratio))
     return rules, benchmark, spending, beneficiaries, kw
@@ -156,8 +156,8 @@ def _money(x: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .catalog import VARIANTS
-    from .settlement import explain, settle
+    from ..catalog import VARIANTS
+    from ..settlement import explain, settle
 
     rules, benchmark, spending, beneficiaries, kw = _inputs(args)
     steps = explain(rules, benchmark, spending, beneficiaries, **kw)
@@ -194,5 +194,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"{verdict} ${abs(s['earned']):,.2f}.")
     return 0
 
-
-command(NAME, HELP)(add_arguments)(run)

@@ -18,10 +18,13 @@ import argparse
 import shlex
 from pathlib import Path
 
-from .cli import UserError, command
+from .errors import UserError
+
+NAME = "reconcile"
+HELP = "recompute every ACO of a CMS results file and compare with CMS"
 
 
-def _args(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("puf", nargs="?", metavar="PUF.csv",
                    help="a CMS 'Performance Year Financial and Quality Results' CSV (PY2013 on)")
     p.add_argument("--out", metavar="CSV", help="write one row per ACO to this CSV")
@@ -33,13 +36,12 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="write the Markdown report (figures per year, mismatches, vocabulary)")
 
 
-@command("reconcile", "recompute every ACO of a CMS results file and compare with CMS")(_args)
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .reach_results import ReachFormatError, is_reach_file, reconcile_reach
-    from .reach_results import report_section as reach_section
-    from .reconcile import ReconcileError, reconcile, reconcile_directory, report_markdown
+    from ..reach_results import ReachFormatError, is_reach_file, reconcile_reach
+    from ..reach_results import report_section as reach_section
+    from ..reconcile import ReconcileError, reconcile, reconcile_directory, report_markdown
 
     if bool(args.puf) == bool(args.all_dir):
         raise UserError("give either one PUF file or --all DIR")

@@ -16,7 +16,10 @@ import sys
 
 import pandas as pd
 
-from .cli import UserError, command
+from .errors import UserError
+
+NAME = "data"
+HELP = "CMS results for real ACOs: download, search, history, pre-filled scenario"
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -29,7 +32,7 @@ def _add_data(p: argparse.ArgumentParser) -> None:
 MAX_TIMEOUT = 600.0
 
 
-def _args(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     d = sub.add_parser("download", help="download the results files from data.cms.gov")
     d.add_argument("--dest", required=True, metavar="DIR", help="folder to save PY<year>.csv files in")
@@ -56,7 +59,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(folder: str):
-    from .realdata import RealDataError, load_results
+    from ..realdata import RealDataError, load_results
 
     try:
         results, warnings = load_results(folder)
@@ -87,9 +90,8 @@ def _print(df: pd.DataFrame, fmt: str, money_cols=(), pct_cols=()) -> None:
             print(shown.to_string(index=False))
 
 
-@command("data", "CMS results for real ACOs: download, search, history, pre-filled scenario")(_args)
-def _run(args: argparse.Namespace) -> int:
-    from . import realdata
+def run(args: argparse.Namespace) -> int:
+    from .. import realdata
 
     if args.data_command == "download":
         if not math.isfinite(args.timeout) or not 0 < args.timeout <= MAX_TIMEOUT:
@@ -130,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
             _print(history, args.format, money_cols=("n_ab", "earned_save_loss", "updated_benchmark_pc"),
                    pct_cols=("sav_rate",))
         elif args.data_command == "scenario":
-            from .scenario_io import scenario_to_json
+            from ..scenario_io import scenario_to_json
 
             history = realdata.aco_history(results, args.aco_id)
             scenario = realdata.scenario_from_aco(history)

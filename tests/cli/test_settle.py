@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from simulation import settle_cli
 from simulation.catalog import load_catalog
 from simulation.cli import main
+from simulation.cli import settle as settle_cli
 from simulation.settlement import explain, settle
 
 BASE = ["settle", "--benchmark", "10000", "--beneficiaries", "10000"]
