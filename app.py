@@ -3,7 +3,7 @@
 Run with ``make run`` (http://localhost:8501). Every page reads the one scenario edited in
 the sidebar (pages/common.py); the engine in ``simulation/`` never imports streamlit.
 
-The scenario also lives in the address bar (``?s=``, simulation/share.py), kept in sync on
+The scenario also lives in the address bar (``?s=``, simulation/model/share.py), kept in sync on
 every edit: a copied address or share link opens exactly the same scenario and seed. A page
 opened first by a deep URL on a fresh server runs this script in its place
 (``common.deep_link_guard``).

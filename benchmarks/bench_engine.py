@@ -11,7 +11,7 @@ seconds / rng_seconds <= 3. Each figure is the best of --repeat runs; the median
 were taken (``loadavg``, from /proc/loadavg) are printed too, since on a shared machine other
 processes slow the parallel simulation more than the single-threaded draws.
 
-``--horizon`` also times the ten-year horizon (simulation/horizon.py): 100,000 futures x 10
+``--horizon`` also times the ten-year horizon (simulation/model/horizon.py): 100,000 futures x 10
 years x every default path, against drawing its random numbers alone (target <= 3x), and the
 peak memory of a fresh process running it (target <= 2 GB).
 """
@@ -27,8 +27,8 @@ import time
 
 
 def _measure(trials: int, repeat: int) -> dict:
-    from simulation import montecarlo
-    from simulation.scenario import Scenario
+    from simulation.model import montecarlo
+    from simulation.model.scenario import Scenario
 
     scenario = Scenario()
     montecarlo.simulate(scenario, trials=1_000)  # compile / load the kernel cache
@@ -64,7 +64,7 @@ def _loadavg() -> str:
 
 
 def _time_draws(scenario, trials: int) -> float:
-    from simulation import montecarlo
+    from simulation.model import montecarlo
 
     t0 = time.perf_counter()
     lo = 0
@@ -78,7 +78,7 @@ def _time_draws(scenario, trials: int) -> float:
 def _peak_mb(trials: int) -> float:
     """Peak RSS of a fresh interpreter that runs one simulation of ``trials``."""
     code = (
-        "import resource;from simulation import montecarlo;from simulation.scenario import Scenario;"
+        "import resource;from simulation import montecarlo;from simulation.model.scenario import Scenario;"
         f"montecarlo.simulate(Scenario(), trials={trials});"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
@@ -87,8 +87,8 @@ def _peak_mb(trials: int) -> float:
 
 
 def _measure_horizon(trials: int, repeat: int) -> dict:
-    from simulation import horizon, montecarlo
-    from simulation.scenario import Scenario
+    from simulation.model import horizon, montecarlo
+    from simulation.model.scenario import Scenario
 
     scenario = Scenario()
     horizon.simulate_horizon(scenario, trials=1_000)  # compile / load the kernel cache
@@ -111,7 +111,7 @@ def _measure_horizon(trials: int, repeat: int) -> dict:
 
     rng_best = min(draws() for _ in range(repeat))
     code = (
-        "import resource;from simulation import horizon;from simulation.scenario import Scenario;"
+        "import resource;from simulation import horizon;from simulation.model.scenario import Scenario;"
         f"horizon.simulate_horizon(Scenario(), trials={trials});"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from simulation.catalog import load_catalog
-from simulation.settlement import settle
+from simulation.rules.catalog import load_catalog
+from simulation.rules.settlement import settle
 
 
 def main() -> None:

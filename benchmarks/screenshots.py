@@ -39,8 +39,8 @@ def _snapshots(page) -> None:
     streamlit.logger.set_log_level("error")  # no "no runtime" warnings from importing the pages
     sys.path.insert(0, str(ROOT))
     from pages.workflow import scenario_set_file
-    from simulation import presets
-    from simulation.scenario import Scenario
+    from simulation.model import presets
+    from simulation.model.scenario import Scenario
 
     stay = presets.apply_preset(presets.apply_preset(Scenario(), "mid_independent"), "realistic")
     stay = stay.model_copy(update={"name": "Stay in BASIC"})

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation import montecarlo
-from simulation.scenario import Scenario
+from simulation.model import montecarlo
+from simulation.model.scenario import Scenario
 
 #: The most futures × tracks × years one dashboard run may settle (the default scenario is
 #: 20,000 × 15 × 5 = 1.5 million; 400,000 futures of 15 tracks over 5 years fit).

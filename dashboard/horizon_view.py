@@ -1,10 +1,10 @@
 """Compare tracks' ten-year view (2027–2036): MSSP's two agreements and their rebasing against
-LEAD's one benchmark base, on the same simulated futures (simulation/horizon.py).
+LEAD's one benchmark base, on the same simulated futures (simulation/model/horizon.py).
 
 The choice "One agreement / Ten years" lives in the session and in the address bar (``?h=10``),
 and share links carry it, so a link opens the view it was copied from; the scenario (``?s=``)
 is never changed by it. Figure builders are pure (DataFrame -> Figure); :func:`show` lays them
-out with the words of simulation/horizon_report.py.
+out with the words of simulation/reports/horizon.py.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from simulation import charts, horizon, horizon_report
-from simulation.scenario import Scenario
+from simulation.model import horizon
+from simulation.model.scenario import Scenario
+from simulation.reports import charts
+from simulation.reports import horizon as horizon_report
 from simulation.text import money
 
 #: Session key of the choice and the query parameter that carries it (``?h=10``).

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
-from simulation import charts
-from simulation.catalog import load_catalog
-from simulation.scenario import GLIDE
+from simulation.model.scenario import GLIDE
+from simulation.reports import charts
+from simulation.rules.catalog import load_catalog
 from simulation.text import money, pct
 
 common.deep_link_guard()

@@ -1,7 +1,7 @@
 """Shared state, the scenario panel and cached engine calls for every page.
 
 The scenario lives in ``st.session_state["scenario"]`` as a validated
-:class:`simulation.scenario.Scenario`; every page reads it with :func:`get_scenario`.
+:class:`simulation.model.scenario.Scenario`; every page reads it with :func:`get_scenario`.
 :func:`scenario_panel` (called by ``app.py`` on every run, whatever the page) draws the
 sidebar that edits it: one widget per field, labelled, unit and help text taken from the
 schema, shown in the units an executive reads (% and $M), validated by pydantic with each
@@ -31,9 +31,8 @@ from pydantic import BaseModel, ValidationError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import engine
-from simulation import charts, eligibility, montecarlo, reports, settlement, share
-from simulation.catalog import load_catalog
-from simulation.scenario import (
+from simulation.model import eligibility, montecarlo, share
+from simulation.model.scenario import (
     DEFAULT_TRACKS,
     GLIDE,
     EnrollmentMix,
@@ -44,6 +43,10 @@ from simulation.scenario import (
     default_source,
     format_errors,
 )
+from simulation.reports import charts
+from simulation.reports import documents as reports
+from simulation.rules import settlement
+from simulation.rules.catalog import load_catalog
 from simulation.text import clip, md_escape, money, printable
 
 SCENARIO_KEY = "scenario"
@@ -818,7 +821,7 @@ def chart_image(fig, scenario: Scenario, provenance: str | None = None) -> bytes
 
 
 def chart(fig, key: str, *, provenance: str | None = None) -> None:
-    """Show a figure from simulation.charts with the house look (not Streamlit's theme), and
+    """Show a figure from simulation.reports.charts with the house look (not Streamlit's theme), and
     under it a button that saves it as a PNG with its provenance in a footer: by default the
     current scenario (name, seed, futures, rules version, date), else the line given. The
     image is drawn (headless Chromium, a few seconds) only when the button is pressed."""
@@ -933,7 +936,7 @@ def html_table(rows: list[list[str] | str], headers: list[tuple[str, str | None]
 
 def available(result: montecarlo.SimulationResult) -> list[str]:
     """Track keys open to the ACO for an agreement starting when the scenario starts
-    (:mod:`simulation.eligibility`: the program's years, the minimum size, 42 CFR 425.600(d));
+    (:mod:`simulation.model.eligibility`: the program's years, the minimum size, 42 CFR 425.600(d));
     the others are simulated as a what-if and never recommended."""
     return eligibility.open_keys(result.scenario)
 
@@ -1041,7 +1044,7 @@ def _token(scenario_json: str) -> str:
 
 
 def share_token(scenario: Scenario) -> str:
-    """The scenario as a compact URL token (simulation.share), cached on its JSON."""
+    """The scenario as a compact URL token (simulation.model.share), cached on its JSON."""
     return _token(scenario.model_dump_json())
 
 
@@ -1123,7 +1126,7 @@ def sync_url(scenario: Scenario) -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _assumptions(scenario_json: str) -> pd.DataFrame:
-    from simulation.assumptions import assumption_table
+    from simulation.model.assumptions import assumption_table
 
     return assumption_table(Scenario.model_validate_json(scenario_json))
 

@@ -10,9 +10,10 @@ import streamlit as st
 
 from dashboard import horizon_view
 from pages import common
-from simulation import charts, eligibility
-from simulation.recommendation import recommend
-from simulation.scenario import AcoProfile
+from simulation.model import eligibility
+from simulation.model.scenario import AcoProfile
+from simulation.reports import charts
+from simulation.reports.words import recommend
 from simulation.text import md_escape, money, pct
 
 common.deep_link_guard()

@@ -7,7 +7,9 @@ import streamlit as st
 
 from dashboard import horizon_view
 from pages import common
-from simulation import asymmetry, charts, horizon, horizon_report
+from simulation.model import asymmetry, horizon
+from simulation.reports import charts
+from simulation.reports import horizon as horizon_report
 from simulation.text import pct
 
 common.deep_link_guard()

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from simulation.catalog import DATA_DIR, load_catalog
-from simulation.scenario import Scenario, TrackChoice
-from simulation.walkthrough import WalkInputs
+from simulation.learn.walkthrough import WalkInputs
+from simulation.model.scenario import Scenario, TrackChoice
+from simulation.rules.catalog import DATA_DIR, load_catalog
 
 LEARN_DIR = DATA_DIR / "learn"
 
@@ -129,7 +129,7 @@ def tooltip(*names: str) -> str:
 
 
 def step_entry(key: str) -> GlossaryEntry | None:
-    """The entry that explains settlement step ``key`` (simulation.settlement.explain)."""
+    """The entry that explains settlement step ``key`` (simulation.rules.settlement.explain)."""
     for entry in glossary():
         if key in entry.steps:
             return entry

@@ -12,9 +12,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common, workflow
-from simulation import __version__, charts, realdata
-from simulation.catalog import load_catalog
-from simulation.scenario import ScenarioError
+from simulation import __version__
+from simulation.cms import acos as realdata
+from simulation.model.scenario import ScenarioError
+from simulation.reports import charts
+from simulation.rules.catalog import load_catalog
 from simulation.text import pct
 
 common.deep_link_guard()

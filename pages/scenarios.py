@@ -8,7 +8,7 @@ import html
 import streamlit as st
 
 from pages import common, workflow
-from simulation import charts
+from simulation.reports import charts
 from simulation.text import headline, md_escape, money, pct
 
 common.deep_link_guard()

@@ -3,7 +3,7 @@
 Pick a track and a performance year, start from a simulated year of the current scenario
 (typical, bad, good) or your own numbers, and follow the waterfall from benchmark to
 settlement. Change any number to see what changed. All logic is in
-:mod:`simulation.walkthrough`; the steps come from :func:`simulation.settlement.explain`.
+:mod:`simulation.learn.walkthrough`; the steps come from :func:`simulation.rules.settlement.explain`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import numpy as np  # noqa: E402
 
 from pages import learn_content as lc  # noqa: E402
 from pages.common import deep_link_guard, get_scenario, simulate_cached  # noqa: E402
-from simulation import walkthrough as wt  # noqa: E402
-from simulation.catalog import load_catalog  # noqa: E402
-from simulation.scenario import track_sequence  # noqa: E402
-from simulation.settlement import is_higher_spending  # noqa: E402
+from simulation.learn import walkthrough as wt  # noqa: E402
+from simulation.model.scenario import track_sequence  # noqa: E402
+from simulation.rules.catalog import load_catalog  # noqa: E402
+from simulation.rules.settlement import is_higher_spending  # noqa: E402
 from simulation.text import md_escape, money, pct  # noqa: E402
 
 STATE = "wt_state"  # persistent (non-widget) state: survives visits to other pages
@@ -578,10 +578,10 @@ def main() -> None:
 
 def _renewal_section() -> None:
     """An MSSP renewal year of one simulated future of the ten-year horizon, step by step
-    (simulation.walkthrough.renewal_walk): the rebuilt benchmark, then the settlement."""
+    (simulation.learn.walkthrough.renewal_walk): the rebuilt benchmark, then the settlement."""
     from dashboard import horizon_view
     from pages.common import md
-    from simulation import horizon_report
+    from simulation.reports import horizon as horizon_report
 
     st.divider()
     st.subheader("A renewal year: the benchmark rebuilt from the ACO's own spending")

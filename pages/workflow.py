@@ -23,12 +23,14 @@ import streamlit as st
 
 from dashboard import a11y, horizon_view
 from pages import common
-from simulation import charts, presets, reports
-from simulation.compare import compare_results, scenario_diff, simulate_named
-from simulation.montecarlo import SimulationResult
-from simulation.recommendation import open_rows, recommend
-from simulation.scenario import Scenario, ScenarioError
-from simulation.scenario_io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
+from simulation.model import presets
+from simulation.model.compare import compare_results, scenario_diff, simulate_named
+from simulation.model.io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
+from simulation.model.montecarlo import SimulationResult
+from simulation.model.scenario import Scenario, ScenarioError
+from simulation.reports import charts
+from simulation.reports import documents as reports
+from simulation.reports.words import open_rows, recommend
 from simulation.text import clip, md_escape, pct, plain_label, printable, unknown_fields
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
@@ -183,7 +185,7 @@ class Loaded(NamedTuple):
 
 
 def scenario_file(scenario: Scenario) -> bytes:
-    """The scenario as a saved file (simulation.scenario_io; also read by ``acosim simulate``)."""
+    """The scenario as a saved file (simulation.model.io; also read by ``acosim simulate``)."""
     return scenario_to_json(scenario)
 
 
@@ -482,7 +484,7 @@ class ExportFile:
 
 
 def recommendation(result: SimulationResult, summary: pd.DataFrame) -> str:
-    """The board's sentence, worded as on Compare tracks (:mod:`simulation.recommendation`):
+    """The board's sentence, worded as on Compare tracks (:mod:`simulation.reports.words`):
     the best track among those open to the ACO, or why none is."""
     return recommend(summary, len(result.years)).text
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.catalog import load_catalog
+from simulation.rules.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -18,8 +18,9 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation import charts, montecarlo
-from simulation.scenario import Scenario, TrackChoice
+from simulation.model import montecarlo
+from simulation.model.scenario import Scenario, TrackChoice
+from simulation.reports import charts
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180  # the first run of a worker may load the compiled settlement kernel

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from simulation.scenario import Scenario, TrackChoice
+from simulation.model.scenario import Scenario, TrackChoice
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SMALL = Scenario(trials=1_000, tracks=[TrackChoice(track="REACH_GLOBAL"), TrackChoice(track="BASIC_E")])

@@ -21,11 +21,11 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation import presets
-from simulation.catalog import rules_version
-from simulation.scenario import Scenario, TrackChoice
-from simulation.scenario_io import MAX_SCENARIO_BYTES, scenario_to_json
-from simulation.share import decode_scenario, encode_scenario
+from simulation.model import presets
+from simulation.model.io import MAX_SCENARIO_BYTES, scenario_to_json
+from simulation.model.scenario import Scenario, TrackChoice
+from simulation.model.share import decode_scenario, encode_scenario
+from simulation.rules.catalog import rules_version
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -297,7 +297,7 @@ def test_real_acos_page_without_results_files_says_how_to_get_them(tmp_path):
 
 def test_export_page_offers_every_file_with_provenance():
     from pages import common, workflow
-    from simulation import reports
+    from simulation.reports import documents as reports
 
     s = SMALL.model_copy(update={"name": "Export check", "tracks": TRACKS})
     at = _page("pages/export.py", s)
@@ -353,7 +353,7 @@ def test_a_chart_image_carries_the_scenario_provenance():
     from PIL import Image
 
     from pages import common
-    from simulation import reports
+    from simulation.reports import documents as reports
 
     if reports.find_browser() is None:
         pytest.skip("needs Chrome or Chromium")
@@ -370,7 +370,7 @@ def test_a_chart_image_carries_the_scenario_provenance():
 def test_png_gets_a_provenance_footer():
     from PIL import Image
 
-    from simulation.reports import png_with_provenance
+    from simulation.reports.documents import png_with_provenance
 
     buf = io.BytesIO()
     Image.new("RGB", (800, 400), "white").save(buf, "PNG")

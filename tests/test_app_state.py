@@ -13,8 +13,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from simulation import presets
-from simulation.scenario import Scenario
+from simulation.model import presets
+from simulation.model.scenario import Scenario
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180

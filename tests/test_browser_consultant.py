@@ -14,10 +14,10 @@ import pytest
 from browser_support import COLD_START_S, EXCEPTION, _page, _ready, require_chromium
 
 from benchmarks.bench_ui import serve
-from simulation import presets
-from simulation.scenario import Scenario
-from simulation.scenario_io import scenario_to_json
-from simulation.share import decode_scenario, encode_scenario
+from simulation.model import presets
+from simulation.model.io import scenario_to_json
+from simulation.model.scenario import Scenario
+from simulation.model.share import decode_scenario, encode_scenario
 
 pytestmark = pytest.mark.browser
 require_chromium()

@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
 
-from simulation.share import decode_scenario
+from simulation.model.share import decode_scenario
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""Every chart is built without plotly's per-property validation (simulation/charts.py
+"""Every chart is built without plotly's per-property validation (simulation/reports/charts.py
 ``_figure``): here each one is built both ways from real results and must give the same JSON,
 so a misspelt or invalid property still fails (validation raises on it)."""
 
@@ -10,9 +10,9 @@ import json
 import plotly.io as pio
 import pytest
 
-from simulation import charts
-from simulation import montecarlo as mc
-from simulation.scenario import Scenario
+from simulation.model import montecarlo as mc
+from simulation.model.scenario import Scenario
+from simulation.reports import charts
 
 
 @pytest.fixture(scope="module")

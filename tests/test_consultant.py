@@ -22,21 +22,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import montecarlo as mc
-from simulation import presets, realdata, reports
-from simulation.catalog import rules_version
-from simulation.charts import tradeoff_text
 from simulation.cli import main
-from simulation.compare import compare_results, compare_scenarios, scenario_diff, simulate_named
-from simulation.scenario import Scenario, ScenarioError, TrackChoice
-from simulation.scenario_io import (
+from simulation.cms import acos as realdata
+from simulation.model import montecarlo as mc
+from simulation.model import presets
+from simulation.model.compare import (
+    compare_results,
+    compare_scenarios,
+    scenario_diff,
+    simulate_named,
+)
+from simulation.model.io import (
     MAX_SCENARIO_BYTES,
     parse_scenario_bytes,
     read_saved,
     read_scenario_file,
     scenario_to_json,
 )
-from simulation.share import QUERY_PARAM, decode_scenario, encode_scenario, share_url
+from simulation.model.scenario import Scenario, ScenarioError, TrackChoice
+from simulation.model.share import QUERY_PARAM, decode_scenario, encode_scenario, share_url
+from simulation.reports import documents as reports
+from simulation.reports.charts import tradeoff_text
+from simulation.rules.catalog import rules_version
 from simulation.text import money
 
 TRACKS = [TrackChoice(track="BASIC_E"), TrackChoice(track="ENHANCED"), TrackChoice(track="BASIC_A")]
@@ -653,7 +660,7 @@ def cms_server(shared_data):
 def test_download_saves_checked_files(tmp_path, cms_server):
     report = realdata.download_results(tmp_path, [2023], catalog_url=f"{cms_server}/data.json", timeout=10)
     assert report.saved == [tmp_path / "PY2023.csv"] and report.warnings == []
-    from simulation.puf import load_puf
+    from simulation.cms.puf import load_puf
 
     assert len(load_puf(tmp_path / "PY2023.csv")) == 30
     again = realdata.download_results(tmp_path, [2023], catalog_url=f"{cms_server}/data.json", timeout=10)

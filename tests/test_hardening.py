@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from simulation import montecarlo as mc
-from simulation import reports
 from simulation.cli import main
-from simulation.scenario import Scenario, ScenarioError, TrackChoice, validate_scenario
-from simulation.scenario_io import scenario_to_json
-from simulation.share import decode_link, decode_scenario, encode_scenario
+from simulation.model import montecarlo as mc
+from simulation.model.io import scenario_to_json
+from simulation.model.scenario import Scenario, ScenarioError, TrackChoice, validate_scenario
+from simulation.model.share import decode_link, decode_scenario, encode_scenario
+from simulation.reports import documents as reports
 from simulation.text import cell_safe, clip, md_escape, plain_label, printable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -350,7 +350,7 @@ def test_error_details_show_no_traceback():
 
 def _huge() -> Scenario:
     """2,000,000 futures × 30 tracks × 6 years: a valid scenario, at every limit."""
-    from simulation.scenario import DEFAULT_TRACKS
+    from simulation.model.scenario import DEFAULT_TRACKS
 
     # the default tracks, repeated under new names until there are 30 (the most allowed)
     tracks = [TrackChoice(track=t, label=f"{t} copy {r}" if r else None)

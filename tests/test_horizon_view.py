@@ -1,4 +1,4 @@
-"""The ten-year view (dashboard/horizon_view.py, simulation/horizon_report.py) and the horizon
+"""The ten-year view (dashboard/horizon_view.py, simulation/reports/horizon.py) and the horizon
 inputs that follow the scenario: AppTest on Compare tracks, the ratchet sentence's numbers,
 and the engine settings the view relies on."""
 
@@ -13,8 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import horizon_view
-from simulation import horizon, horizon_report, montecarlo
-from simulation.scenario import Scenario
+from simulation.model import horizon, montecarlo
+from simulation.model.scenario import Scenario
+from simulation.reports import horizon as horizon_report
 from simulation.text import money
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -149,7 +150,7 @@ def test_deck_has_a_ten_year_slide_when_the_horizon_is_chosen():
 
     from pptx import Presentation
 
-    from simulation import reports
+    from simulation.reports import documents as reports
 
     s = Scenario(trials=1_000)
     res = montecarlo.simulate(s)
@@ -168,7 +169,7 @@ def test_deck_has_a_ten_year_slide_when_the_horizon_is_chosen():
 
 
 def test_walkthrough_renewal_steps_add_up_to_the_simulated_settlement():
-    from simulation import walkthrough
+    from simulation.learn import walkthrough
 
     r = horizon.simulate_horizon(Scenario(trials=60_000))  # two chunks: the second is drawn again
     for k in (0, 1):
@@ -202,7 +203,7 @@ def test_drivers_ten_year_break_even_and_tornado():
     be = horizon_report.ten_year_break_even(s, "LEAD Global", "ENHANCED, ENHANCED", trials=1_000)
     assert be["status"] == "crosses"
     # at the crossing the two present values are equal (to the bisection's tolerance)
-    from simulation.montecarlo import _with
+    from simulation.model.montecarlo import _with
 
     paths = [p for p in horizon.default_paths() if p.name in ("LEAD Global", "ENHANCED, ENHANCED")]
     lo = horizon.simulate_horizon(_with(s, "performance.savings_effect", be["value"] - 0.01), paths=paths).summary()

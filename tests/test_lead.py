@@ -15,10 +15,9 @@ import json
 import numpy as np
 import pytest
 
-from simulation import horizon, montecarlo, rebasing
-from simulation.catalog import VARIANTS, load_catalog
 from simulation.cli import main
-from simulation.scenario import (
+from simulation.model import horizon, montecarlo, rebasing
+from simulation.model.scenario import (
     DEFAULT_TRACKS,
     GLIDE,
     Scenario,
@@ -26,7 +25,8 @@ from simulation.scenario import (
     eligibility_notes,
     track_sequence,
 )
-from simulation.settlement import _rule_arrays, explain, is_higher_spending, settle
+from simulation.rules.catalog import VARIANTS, load_catalog
+from simulation.rules.settlement import _rule_arrays, explain, is_higher_spending, settle
 
 B, N = 10_000.0, 10_000  # $10,000 per beneficiary, 10,000 beneficiaries: $100M of benchmark
 PROPOSAL = "CY2027_PROPOSAL"
@@ -401,7 +401,7 @@ def test_default_simulation_has_no_carried_forward_note():
 
 
 def test_walkthrough_reproduces_a_simulated_lead_year():
-    from simulation import walkthrough as wt
+    from simulation.learn import walkthrough as wt
 
     s = Scenario(trials=1_000, tracks=[TrackChoice(track="LEAD_GLOBAL")])
     s = s.model_copy(update={"aco": s.aco.model_copy(update={"spending_vs_region": 1.1})})
@@ -524,7 +524,7 @@ def test_acosim_tracks_lists_lead_with_sources(capsys):
 
 
 def test_assumptions_table_lists_lead_and_proposed_values():
-    from simulation.assumptions import assumption_table
+    from simulation.model.assumptions import assumption_table
 
     table = assumption_table(Scenario())
     lead = table[table["track"] == "LEAD Global"]
@@ -538,7 +538,7 @@ def test_assumptions_table_lists_lead_and_proposed_values():
 
 @pytest.mark.parametrize("changes", [{"admin_add_on_placement": "in_benchmark"}, {"sequestration_stage": "gross"}])
 def test_every_setting_is_explained_and_adds_up(changes):
-    from simulation import walkthrough as wt
+    from simulation.learn import walkthrough as wt
 
     rules = _rules("LEAD_GLOBAL", 2027, **changes)
     kw = {"quality_score": 0.9, "higher_spending": True}

@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulation import asymmetry, charts, montecarlo, realdata
-from simulation.catalog import load_catalog
-from simulation.scenario import DEFAULT_TRACKS, Scenario
+from simulation.cms import acos as realdata
+from simulation.model import asymmetry, montecarlo
+from simulation.model.scenario import DEFAULT_TRACKS, Scenario
+from simulation.reports import charts
+from simulation.rules.catalog import load_catalog
 from simulation.text import money
 
 ROOT = Path(__file__).resolve().parents[1]

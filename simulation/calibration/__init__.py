@@ -1,25 +1,25 @@
-"""Calibration of the uncertainty model (:mod:`simulation.noise`) on the CMS MSSP results PUFs.
+"""Calibration of the uncertainty model (:mod:`simulation.model.noise`) on the CMS MSSP results PUFs.
 
 The study behind ``docs/calibration.md`` and ``data/calibration/noise_defaults.json``:
 
 The package, one module per step (each imports only the ones above it)::
 
     base         constants, CalibrationError, size bands
-    loading      load_results: the CMS results folder (simulation.cms_results) as one frame
+    loading      load_results: the CMS results folder (simulation.cms.results) as one frame
     fit          Panel, NoiseFit, fit_noise_model, bootstrap_noise_model, profile_interval
     descriptive  dispersion, persistence, quality, benchmark growth and shock tables
     backtest     run_backtest: forecast each ACO's rate from its own history
     defaults     build_defaults, write_defaults, simulate_observed
     findings     every derived number the write-up's prose states
-    figures      the figures (house style of simulation.charts)
+    figures      the figures (house style of simulation.reports.charts)
     writeup      render_markdown: docs/calibration.md, one function per section, prose only
                  (later sections in writeup_checks, formatting in writeup_format)
     study        run_study, calibrate: every step with its own SeedSequence child
 
 * :func:`load_results` reads every "Performance Year Financial and Quality Results" file of a
-  folder with :func:`simulation.puf.load_puf` and links ACOs across years (``ACO_Num`` before
+  folder with :func:`simulation.cms.puf.load_puf` and links ACOs across years (``ACO_Num`` before
   PY2018, ``ACO_ID`` from PY2018, bridged by a unique ACO name between PY2017 and PY2018).
-* :func:`fit_noise_model` fits the noise model of :mod:`simulation.noise` together with a
+* :func:`fit_noise_model` fits the noise model of :mod:`simulation.model.noise` together with a
   persistent, drifting true effect, by Gaussian maximum likelihood on the ACO × year panel::
 
       measured rate  r[i, t] = m[t] + u[i, t] + k[t] · (e_size + e_sys)
@@ -32,8 +32,8 @@ The package, one module per step (each imports only the ones above it)::
   left of each year's scatter that neither shrinks with size nor carries over to other years.
 * :func:`bootstrap_noise_model` refits on ACOs resampled with replacement (90% intervals).
 * :func:`calibrate` runs the whole study: descriptive tables, the fit, the bootstrap, the
-  back-test (:mod:`simulation.backtest`), the simulated-vs-observed check drawn with
-  :func:`simulation.noise.draw_rate_noise`, the JSON defaults, the figures and the write-up.
+  back-test (:mod:`simulation.calibration.backtest`), the simulated-vs-observed check drawn with
+  :func:`simulation.model.noise.draw_rate_noise`, the JSON defaults, the figures and the write-up.
 
 Rates are fractions of the benchmark throughout (0.02 = 2%).
 """

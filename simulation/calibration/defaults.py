@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .. import noise
+from ..model import noise
 from .base import DEFAULT_KEYS, DOC_PATH, MEAN_YEARS, SHOCK_YEAR, windows
 from .descriptive import (
     _mean_of_means,
@@ -312,7 +312,7 @@ def simulate_observed(
 
     For every observed 12-month ACO-year of ``years`` the simulation draws ``draws`` rates:
     a true effect ~ Normal(true_effect_mean, true_effect_sd) plus
-    :func:`simulation.noise.draw_rate_noise` at the ACO's size. Per band: two-sample
+    :func:`simulation.model.noise.draw_rate_noise` at the ACO's size. Per band: two-sample
     Kolmogorov–Smirnov and Anderson–Darling statistics against the observed rates.
     """
     rows = _window(results[results.months_in_py == 12], years)

@@ -269,7 +269,7 @@ def shock_table(
 
     ``raw_ratio``: SD(2020) / mean(SD(2019), SD(2021)) over all ACOs of each year;
     ``balanced_ratio``: the same over ACOs present in all three years; ``noise_ratio``: the
-    fitted multiplier of the noise SD (what :mod:`simulation.noise` applies). The intervals
+    fitted multiplier of the noise SD (what :mod:`simulation.model.noise` applies). The intervals
     come from resampling ACOs.
     """
     year = fit.shock_year or SHOCK_YEAR

@@ -1,4 +1,4 @@
-"""The calibration's figures, in the house style of :mod:`simulation.charts`."""
+"""The calibration's figures, in the house style of :mod:`simulation.reports.charts`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .. import charts
+from ..reports import charts
 from .base import COMMERCIAL_MAE, SHOCK_YEAR
 from .descriptive import _persistence_same
 from .fit import NoiseFit
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # Figures
 # ============================================================================================
 
-#: The house palette (:mod:`simulation.charts`): observed data in the MSSP blue, the model's
+#: The house palette (:mod:`simulation.reports.charts`): observed data in the MSSP blue, the model's
 #: noise in the loss colour, the persistent part in the savings colour, references in grey.
 _DATA = charts.TRACK_COLORS["BASIC_C"]
 _LIGHT = charts.TRACK_COLORS["BASIC_A"]
@@ -44,7 +44,7 @@ _GROUP_COLOURS = (
 
 
 def _layout(fig, title: str, height: int = 560, width: int = 1200) -> None:
-    """The house look (:func:`simulation.charts.house_style`), sized and titled for a PNG."""
+    """The house look (:func:`simulation.reports.charts.house_style`), sized and titled for a PNG."""
     charts.house_style(fig, height=height)
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left",

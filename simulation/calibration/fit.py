@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .. import noise
+from ..model import noise
 from .base import SHOCK_YEAR, CalibrationError
 
 # ============================================================================================
@@ -101,7 +101,7 @@ class NoiseFit:
     converged: bool
 
     def noise_sd(self, n_ab, shock: bool = False):
-        """SD of the measured rate around the true effect (:func:`simulation.noise.noise_sd`)."""
+        """SD of the measured rate around the true effect (:func:`simulation.model.noise.noise_sd`)."""
         mult = self.shock_multiplier if shock else 1.0
         return noise.noise_sd(n_ab, self.cv, self.systemic_sd, mult)
 
@@ -236,7 +236,7 @@ def fit_noise_model(
     """Maximum-likelihood fit of the variance components on ``panel`` (see the module doc).
 
     ``agreement=True`` adds a component shared by the years of one agreement period (its
-    benchmark); by default it is 0, as in :mod:`simulation.noise`. ``start`` warm-starts the
+    benchmark); by default it is 0, as in :mod:`simulation.model.noise`. ``start`` warm-starts the
     optimiser (the bootstrap passes the full-sample fit). ``fixed`` holds parameters at given
     values (names as in :meth:`NoiseFit.params`), e.g. for a profile likelihood.
     """
@@ -363,7 +363,7 @@ def simulate_panel(
 
     Sizes are lognormal (median ``size_median``, log-SD ``size_spread``, at least 1,000) and
     drift a little from year to year; true effects follow the stationary AR(1) of the model;
-    the measurement noise is drawn with :func:`simulation.noise.draw_rate_noise`. A share
+    the measurement noise is drawn with :func:`simulation.model.noise.draw_rate_noise`. A share
     ``dropout`` of ACO-years is removed at random, as ACOs join and leave the program. With
     ``agreement_sd`` > 0 each ACO's years fall into agreement periods of ``agreement_years``
     (staggered across ACOs), each with its own effect ~ Normal(0, agreement_sd).

@@ -1,7 +1,7 @@
 """Reading a folder of CMS results files and linking ACOs across years.
 
-The folder scanner, the year of a file and the ACO linker are :mod:`simulation.cms_results`'s,
-shared with the Real ACOs data (:mod:`simulation.realdata`), so both link the same ACOs.
+The folder scanner, the year of a file and the ACO linker are :mod:`simulation.cms.results`'s,
+shared with the Real ACOs data (:mod:`simulation.cms.acos`), so both link the same ACOs.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..cms_results import file_year, link_acos, results_files
-from ..puf import PufFormatError, load_puf
+from ..cms.puf import PufFormatError, load_puf
+from ..cms.results import file_year, link_acos, results_files
 from .base import CalibrationError, size_band
 
 
@@ -19,7 +19,7 @@ def puf_files(data_dir: str | Path) -> dict[int, Path]:
     """The results files of a folder by performance year.
 
     ``data_dir`` may be the reference-data folder (holding ``mssp_puf/``) or the folder of
-    ``PY*.csv`` files itself (:func:`simulation.cms_results.results_files`). Raises
+    ``PY*.csv`` files itself (:func:`simulation.cms.results.results_files`). Raises
     :class:`CalibrationError` when there is nothing to read or two files give one year.
     """
     root = Path(data_dir)
@@ -50,7 +50,7 @@ def _read(path: Path, year: int | None = None) -> pd.DataFrame:
 def link_ids(results: pd.DataFrame) -> tuple[pd.Series, dict]:
     """A link id per row that follows an ACO across years, and a report of how it was made.
 
-    The rule is :func:`simulation.cms_results.link_acos`'s: from PY2018 the ``ACO_ID``; an
+    The rule is :func:`simulation.cms.results.link_acos`'s: from PY2018 the ``ACO_ID``; an
     earlier ``ACO_Num`` linked by a unique name in PY2017 and PY2018 takes that ACO_ID, and
     an unlinked ACO_Num keeps its own id, prefixed ``NUM:``.
     """

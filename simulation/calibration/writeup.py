@@ -204,7 +204,7 @@ def section_dispersion(study: dict) -> list[str]:
         f"in {_bands(good)}"
         + (f"; it is off in {', '.join(off)} (model against observed)" if off else "")
         + ". Large ACOs' true effects are less dispersed — an ACO of 50,000 averages over many "
-        "practices — which `simulation/noise.py`, with one true-effect SD for all sizes, does "
+        "practices — which `simulation/model/noise.py`, with one true-effect SD for all sizes, does "
         "not represent; see the simulated-vs-observed check.\n"
     )
     add("![Dispersion by year](figures/calibration/dispersion_by_year.png)\n")
@@ -247,7 +247,7 @@ def section_noise_model(study: dict) -> list[str]:
     add = parts.append
     add('<a id="noise-model"></a>\n## The noise model and its fit\n')
     add(
-        "The simulator's noise model (`simulation/noise.py`, settlement-rules.md §8) adds to an "
+        "The simulator's noise model (`simulation/model/noise.py`, settlement-rules.md §8) adds to an "
         "ACO's true effect a size noise ~ Normal(0, cv/√N) and a systemic noise ~ Normal(0, "
         "systemic_sd), both multiplied in a shock year. To separate true effects from noise "
         "the study fits that model jointly with how true effects persist, on the ACO × year "

@@ -171,7 +171,7 @@ def section_shock(study: dict) -> list[str]:
             + f". The benchmark moved with spending: the program mean per-capita benchmark "
             f"changed by {fell:+.1%} in PY{y} (see [benchmark growth](#benchmark-trend)). "
             "In the model, the noise part — what `shock_multiplier` multiplies in "
-            f"`simulation/noise.py` — grew by a factor of {_num(fit.shock_multiplier)} while the "
+            f"`simulation/model/noise.py` — grew by a factor of {_num(fit.shock_multiplier)} while the "
             "persistent spread of true effects stayed as it was, which is why the SD of all "
             "rates grew less. Use the multiplier for a COVID-type year with a benchmark that "
             "adjusts; a shock the benchmark does not absorb could be larger.\n"
@@ -302,7 +302,7 @@ def section_simulated(study: dict) -> list[str]:
         f"For every twelve-month ACO-year of PY{mean_years[0]}–PY{mean_years[1]} the check "
         f"draws {study['draws']} rates under the defaults — true effect ~ "
         f"Normal({_pct(defaults['true_effect_mean']['value'])}, "
-        f"{_pct(effect_sd)}) plus `simulation.noise.draw_rate_noise` at the ACO's size — and "
+        f"{_pct(effect_sd)}) plus `simulation.model.noise.draw_rate_noise` at the ACO's size — and "
         "compares them with the observed rates, band by band:\n"
     )
     st = study["sim_table"]
@@ -390,7 +390,7 @@ def section_reproduce(study: dict) -> list[str]:
         "structures fit the data about as well with different splits — for example noise "
         "that partly persists within an agreement (the benchmark's own sampling noise), "
         "which raises cv, or a true-effect spread that is wider for small ACOs, which lowers "
-        "it. The defaults take the structure of `simulation/noise.py`.\n"
+        "it. The defaults take the structure of `simulation/model/noise.py`.\n"
         "- Year effects are common to all ACOs and estimated as plain means; the "
         "program-wide shift of a coming year is not a key of the JSON (it is in the "
         "back-test's interval).\n"

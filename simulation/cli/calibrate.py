@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
             )
     for line in study["backtest"].summary_lines():
         print(line)
-    from ..calibration_reach import calibrate_reach, find_results
-    from ..calibration_reach import lines as reach_lines
+    from ..calibration.reach import calibrate_reach, find_results
+    from ..calibration.reach import lines as reach_lines
 
     reach = find_results(data)
     if reach is not None:  # the prospective-benchmark programs, fitted on REACH results

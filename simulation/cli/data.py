@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _load(folder: str):
-    from ..realdata import RealDataError, load_results
+    from ..cms.acos import RealDataError, load_results
 
     try:
         results, warnings = load_results(folder)
@@ -91,7 +91,7 @@ def _print(df: pd.DataFrame, fmt: str, money_cols=(), pct_cols=()) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import realdata
+    from ..cms import acos as realdata
 
     if args.data_command == "download":
         if not math.isfinite(args.timeout) or not 0 < args.timeout <= MAX_TIMEOUT:
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             _print(history, args.format, money_cols=("n_ab", "earned_save_loss", "updated_benchmark_pc"),
                    pct_cols=("sav_rate",))
         elif args.data_command == "scenario":
-            from ..scenario_io import scenario_to_json
+            from ..model.io import scenario_to_json
 
             history = realdata.aco_history(results, args.aco_id)
             scenario = realdata.scenario_from_aco(history)

@@ -5,10 +5,10 @@
     acosim reconcile reach_results_PY2023.csv [--out reach.csv] [--report reach.md]
 
 A file whose header names a risk arrangement and a pre-discount benchmark is read as CMS's
-ACO REACH results (see :mod:`simulation.reach_results`).
+ACO REACH results (see :mod:`simulation.cms.reach_results`).
 
 Prints, per file, the number of ACOs and how many match for savings, losses, MSR and sharing
-rate (see :mod:`simulation.reconcile`). A malformed or unknown file ends with exit code 2 and
+rate (see :mod:`simulation.cms.reconcile`). A malformed or unknown file ends with exit code 2 and
 one line naming what is wrong.
 """
 
@@ -39,9 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..reach_results import ReachFormatError, is_reach_file, reconcile_reach
-    from ..reach_results import report_section as reach_section
-    from ..reconcile import ReconcileError, reconcile, reconcile_directory, report_markdown
+    from ..cms.reach_results import ReachFormatError, is_reach_file, reconcile_reach
+    from ..cms.reach_results import report_section as reach_section
+    from ..cms.reconcile import ReconcileError, reconcile, reconcile_directory, report_markdown
 
     if bool(args.puf) == bool(args.all_dir):
         raise UserError("give either one PUF file or --all DIR")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..scenario import ScenarioError, example_scenario, scenario_schema
-from ..scenario_io import read_scenario_file
+from ..model.io import read_scenario_file
+from ..model.scenario import ScenarioError, example_scenario, scenario_schema
 from .errors import UserError
 
 NAME = "scenario"

@@ -3,7 +3,7 @@
     acosim settle --track LEAD_GLOBAL --year 2027 --benchmark 12000 --spending 11000 \\
         --beneficiaries 20000 [--quality 0.9] [--spending-vs-region 1.05] [--format json]
 
-The steps are :func:`simulation.settlement.explain`'s, the same the walkthrough page shows,
+The steps are :func:`simulation.rules.settlement.explain`'s, the same the walkthrough page shows,
 so the amounts are the engine's own. Every value is checked here: a bad one ends with exit
 code 2 and one line naming the flag and its allowed range.
 
@@ -94,7 +94,7 @@ def _number(args: argparse.Namespace, flag: str, *, whole: bool = False, require
 
 
 def _inputs(args: argparse.Namespace):
-    from ..catalog import VARIANTS, load_catalog
+    from ..rules.catalog import VARIANTS, load_catalog
 
     catalog = load_catalog()
     codes = ", ".join(catalog.tracks)
@@ -142,7 +142,7 @@ def _inputs(args: argparse.Namespace):
         kw["msr"] = msr
     ratio = _number(args, "--spending-vs-region", required=False)
     if ratio is not None:
-        from ..settlement import is_higher_spending
+        from ..rules.settlement import is_higher_spending
 
         kw["higher_spending"] = bool(is_higher_spending(ratio))
     return rules, benchmark, spending, beneficiaries, kw
@@ -156,8 +156,8 @@ def _money(x: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalog import VARIANTS
-    from ..settlement import explain, settle
+    from ..rules.catalog import VARIANTS
+    from ..rules.settlement import explain, settle
 
     rules, benchmark, spending, beneficiaries, kw = _inputs(args)
     steps = explain(rules, benchmark, spending, beneficiaries, **kw)

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from ..scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
-from ..scenario_io import read_scenario_file
+from ..model.io import read_scenario_file
+from ..model.scenario import MAX_TRIALS, Scenario, ScenarioError, validate_scenario
 from .errors import UserError
 
 NAME = "simulate"
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import montecarlo
+    from ..model import montecarlo
 
     try:
         scenario = read_scenario_file(args.scenario) if args.scenario else Scenario()
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     meta = {"scenario": scenario.name, "trials": result.trials, "seed": result.seed,
             "years": result.years, "seconds": round(result.seconds, 3)}
     if args.format == "json":
-        from .recommendation import summary_json, tracks_json
+        from ..reports.words import summary_json, tracks_json
 
         print(json.dumps({**meta, "summary": summary_json(table), "tracks": tracks_json(table)}, indent=1))
     elif args.format == "csv":
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             lambda v: "out of range" if v != v else f"{v:.2%}")
         shown["open"] = shown["open"].map({True: "yes", False: "no"})
         print(shown.drop(columns="why").to_string(index=False))
-        from .recommendation import recommend
+        from ..reports.words import recommend
 
         rec = recommend(table)
         print("\n" + rec.text)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 def _horizon(args: argparse.Namespace, scenario: Scenario) -> int:
     """``--horizon N``: per path and year the mean benchmark and spending per capita, shared
     savings, shared losses and net (dollars); each path's N-year net and present value."""
-    from .. import horizon
+    from ..model import horizon
 
     try:
         result = horizon.simulate_horizon(scenario, years=args.horizon)

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from ..catalog import CatalogError, catalog_table, load_catalog
+    from ..rules.catalog import CatalogError, catalog_table, load_catalog
 
     try:
         catalog = load_catalog()

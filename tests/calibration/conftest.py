@@ -12,7 +12,7 @@ YEARS = range(2018, 2024)
 
 
 def synthetic(seed: int, **params) -> pd.DataFrame:
-    """A synthetic ACO × year panel drawn through simulation/noise.py with known parameters."""
+    """A synthetic ACO × year panel drawn through simulation/model/noise.py with known parameters."""
     rng = np.random.default_rng(seed)
     return cal.simulate_panel(rng, 1_500, YEARS, **params)
 

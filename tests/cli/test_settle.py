@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from simulation.catalog import load_catalog
 from simulation.cli import main
 from simulation.cli import settle as settle_cli
-from simulation.settlement import explain, settle
+from simulation.rules.catalog import load_catalog
+from simulation.rules.settlement import explain, settle
 
 BASE = ["settle", "--benchmark", "10000", "--beneficiaries", "10000"]
 

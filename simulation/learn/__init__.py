@@ -1,0 +1,1 @@
+"""The walkthrough's logic and lesson content; no Streamlit."""

@@ -1,0 +1,1 @@
+"""Every figure (house style) and every document: CSV, Excel, PNG, PowerPoint, HTML, PDF."""

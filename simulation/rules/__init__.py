@@ -1,0 +1,1 @@
+"""The rules floor: the track catalog (policy as cited data) and the settlement arithmetic."""
