@@ -284,13 +284,23 @@ def mermaid() -> str:
     return "\n".join(lines)
 
 
-def test_the_diagram_in_docs_is_drawn_from_the_imports() -> None:
-    """Regenerate with ``PYTHONPATH=. .venv/bin/python tests/test_layers.py``."""
-    text = DOC.read_text(encoding="utf-8")
+def _diagram_span(text: str) -> tuple[int, int]:
     start = text.index("```mermaid")
-    end = text.index("```", start + 3) + 3
+    return start, text.index("```", start + 3) + 3
+
+
+def test_the_diagram_in_docs_is_drawn_from_the_imports() -> None:
+    """Redraw it with ``PYTHONPATH=. .venv/bin/python tests/test_layers.py --write``."""
+    text = DOC.read_text(encoding="utf-8")
+    start, end = _diagram_span(text)
     assert text[start:end] == mermaid()
 
 
 if __name__ == "__main__":
-    print(mermaid())
+    if sys.argv[1:] == ["--write"]:
+        text = DOC.read_text(encoding="utf-8")
+        start, end = _diagram_span(text)
+        DOC.write_text(text[:start] + mermaid() + text[end:], encoding="utf-8")
+        print(f"wrote the diagram into {DOC.relative_to(ROOT)}")
+    else:
+        print(mermaid())
