@@ -82,9 +82,6 @@ FLOORS: dict[str, int] = {
 #: Imports that still climb a floor, each to be cut in phase 2 (docs/architecture.md), with why.
 #: The guard fails on any other upward import, and on an entry here that no longer exists.
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    ("simulation.model.montecarlo", "simulation.calibration.reach"):
-        "the REACH benchmark factor is read where it is fitted; its loader belongs beside "
-        "calibrated_defaults in the model",
     ("simulation.model.presets", "simulation.cms.puf"):
         "deriving the preset files from CMS results; to calibration/derive_presets.py",
     ("simulation.model.presets", "simulation.cms.acos"):

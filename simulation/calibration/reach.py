@@ -13,17 +13,16 @@ Tracks whose catalog ``benchmark_kind`` is ``prospective`` use this evidence.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..cms.reach_results import load_reach_results
+from ..model.reach_level import DEFAULTS_PATH
 from ..rules.catalog import load_catalog
 from ..rules.settlement import settle
 
-DEFAULTS_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "calibration" / "reach_defaults.json"
 ARRANGEMENTS = {"REACH_GLOBAL": "Global", "REACH_PROFESSIONAL": "Professional"}
 
 
@@ -103,26 +102,6 @@ def write_defaults(result: dict, path: Path = DEFAULTS_PATH) -> None:
         for track, v in result["fit"].items()
     }
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def load_defaults(path: Path = DEFAULTS_PATH) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=8)
-def benchmark_factor(key: str) -> float:
-    """Level of a prospective benchmark relative to the simulator's common one, from REACH
-    results: an ACO whose true effect is MSSP's calibrated mean (``true_effect_mean``) shows,
-    against this benchmark, REACH's fitted mean gross savings rate g for ``key``:
-    1 - (1 - theta) / k = g, so k = (1 - theta) / (1 - g). 1.0 when no fit exists."""
-    from ..model.scenario import calibrated_defaults
-
-    try:
-        g = float(load_defaults()[key]["gross_rate_mean"])
-    except (OSError, ValueError, KeyError):
-        return 1.0
-    theta = float(calibrated_defaults()["true_effect_mean"][0])
-    return (1.0 - theta) / (1.0 - g)
 
 
 def lines(result: dict) -> list[str]:

@@ -451,7 +451,7 @@ def _reach_factor(catalog, code: str, first_year: int) -> float | None:
     rules = catalog.rules(code, min(max(first_year, info.first_year), info.last_year))
     if rules.benchmark_kind != "prospective" or not rules.benchmark_calibration:
         return None
-    from ..calibration.reach import benchmark_factor
+    from .reach_level import benchmark_factor
 
     return benchmark_factor(rules.benchmark_calibration)
 

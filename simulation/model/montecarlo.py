@@ -351,7 +351,7 @@ def _job_inputs(choice: TrackChoice, yp: YearPlan, s: Scenario, t: int, rows: di
             # [INF] the benchmark's level fitted on REACH results (calibration_reach), applied
             # as a factor on the pre-discount benchmark: B x k x (1 - d) = B x (1 - d'); LEAD's
             # d is the discount of the ACO's spending class
-            from ..calibration.reach import benchmark_factor
+            from .reach_level import benchmark_factor
 
             k = benchmark_factor(yp.rules.benchmark_calibration)
             d = yp.rules.discount_for(kw.get("higher_spending", False))

@@ -10,6 +10,7 @@ from simulation.cms.reach_results import (
     load_reach_results,
     reconcile_reach,
 )
+from simulation.model import reach_level
 from simulation.rules.catalog import load_catalog
 from simulation.rules.settlement import settle
 
@@ -123,7 +124,7 @@ def test_reach_calibration_reproduces_py2023():
     assert g_pub["median_gross_rate"] == pytest.approx(0.0735, abs=0.0001)
     assert abs(g_sim["median_gross_rate"] - 0.0735) <= 0.01
     # the committed defaults are this fit
-    d = c.load_defaults()
+    d = reach_level.load_defaults()
     assert d["REACH_GLOBAL"]["gross_rate_mean"] == pytest.approx(r["fit"]["REACH_GLOBAL"]["mean"])
     assert "PY2023" in d["REACH_GLOBAL"]["source"]
     assert "ACO REACH" in c.markdown_section(r)
@@ -141,8 +142,8 @@ def test_reach_simulation_uses_the_rules():
 
 
 def test_engine_sets_reach_benchmark_level_from_reach_results():
-    from simulation.calibration.reach import benchmark_factor, load_defaults
     from simulation.model import montecarlo
+    from simulation.model.reach_level import benchmark_factor, load_defaults
     from simulation.model.scenario import TrackChoice, calibrated_defaults, example_scenario
 
     s = example_scenario()
