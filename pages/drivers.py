@@ -137,7 +137,7 @@ h1, h2 = st.columns(2)
 common.page_choice("drivers.h_a", names, "LEAD Global" if "LEAD Global" in names else names[0])
 a = h1.selectbox("Path", names, key="drivers.h_a", persist_state="session")
 others = [n for n in names if n != a]
-common.page_choice("drivers.h_b", others, "ENHANCED, ENHANCED" if "ENHANCED, ENHANCED" in others else others[0])
+common.page_choice("drivers.h_b", others, "ENHANCED → ENHANCED" if "ENHANCED → ENHANCED" in others else others[0])
 b = h2.selectbox("Against", others, key="drivers.h_b", persist_state="session")
 with st.spinner("Finding the ten-year break-even (same futures for every value tried)…"):
     hbe = horizon_view.break_even_cached(s, a, b)

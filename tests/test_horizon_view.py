@@ -200,12 +200,12 @@ def test_walkthrough_page_settles_a_renewal_year():
 
 def test_drivers_ten_year_break_even_and_tornado():
     s = Scenario(trials=1_000)
-    be = horizon_report.ten_year_break_even(s, "LEAD Global", "ENHANCED, ENHANCED", trials=1_000)
+    be = horizon_report.ten_year_break_even(s, "LEAD Global", "ENHANCED → ENHANCED", trials=1_000)
     assert be["status"] == "crosses"
     # at the crossing the two present values are equal (to the bisection's tolerance)
     from simulation.model.montecarlo import _with
 
-    paths = [p for p in horizon.default_paths() if p.name in ("LEAD Global", "ENHANCED, ENHANCED")]
+    paths = [p for p in horizon.default_paths() if p.name in ("LEAD Global", "ENHANCED → ENHANCED")]
     lo = horizon.simulate_horizon(_with(s, "performance.savings_effect", be["value"] - 0.01), paths=paths).summary()
     hi = horizon.simulate_horizon(_with(s, "performance.savings_effect", be["value"] + 0.01), paths=paths).summary()
     d = {True: lo, False: hi}

@@ -64,9 +64,9 @@ class HorizonPath:
 def default_paths() -> list[HorizonPath]:
     """ENHANCED twice, the BASIC glide path then BASIC E, BASIC E twice, and LEAD's two
     options when the catalog has them."""
-    out = [HorizonPath("ENHANCED, ENHANCED", "ENHANCED", "ENHANCED"),
-           HorizonPath("BASIC glide, BASIC E", GLIDE, "BASIC_E"),
-           HorizonPath("BASIC E, BASIC E", "BASIC_E", "BASIC_E")]
+    out = [HorizonPath("ENHANCED → ENHANCED", "ENHANCED", "ENHANCED"),
+           HorizonPath("BASIC glide → BASIC E", GLIDE, "BASIC_E"),
+           HorizonPath("BASIC E → BASIC E", "BASIC_E", "BASIC_E")]
     tracks = load_catalog().tracks
     out += [HorizonPath(tracks[c].short_label, c) for c in LEAD_CODES if c in tracks]
     return out

@@ -132,7 +132,7 @@ def test_cli_ten_year_json(capsys):
     assert main(["simulate", "--format", "json", "--horizon", "10", "--trials", "200"]) == 0
     out = json.loads(capsys.readouterr().out)
     names = [p["path"] for p in out["paths"]]
-    assert names[:3] == ["ENHANCED, ENHANCED", "BASIC glide, BASIC E", "BASIC E, BASIC E"]
+    assert names[:3] == ["ENHANCED → ENHANCED", "BASIC glide → BASIC E", "BASIC E → BASIC E"]
     first = out["paths"][0]
     assert [y["year"] for y in first["years"]] == list(range(2027, 2037))
     assert set(first["years"][0]) >= {"benchmark_pc", "spending_pc", "shared_savings", "shared_losses", "net"}
