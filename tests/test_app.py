@@ -19,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from simulation.model import montecarlo
-from simulation.model.scenario import Scenario, TrackChoice
+from simulation.model.scenario import Scenario, TrackChoice, with_path
 from simulation.reports import charts
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -267,7 +267,7 @@ def test_crossings_find_where_expected_net_is_zero():
     df = montecarlo.crossings(s, [("BASIC E", None), ("ENHANCED", "BASIC E")], trials=2_000)
     found = df[df["status"] == "found"]
     for row in found.itertuples():
-        at = montecarlo.simulate(montecarlo._with(s, "performance.savings_effect", row.value), trials=2_000)
+        at = montecarlo.simulate(with_path(s, "performance.savings_effect", row.value), trials=2_000)
         nets = dict(zip(at.keys, at.net_total.mean(axis=0), strict=True))
         diff = nets[row.track] - (nets[row.versus] if isinstance(row.versus, str) else 0.0)
         assert abs(diff) < 5e4, (row, diff)  # Brent stops within 1e-4 of the root

@@ -203,7 +203,7 @@ def test_drivers_ten_year_break_even_and_tornado():
     be = horizon_report.ten_year_break_even(s, "LEAD Global", "ENHANCED → ENHANCED", trials=1_000)
     assert be["status"] == "crosses"
     # at the crossing the two present values are equal (to the bisection's tolerance)
-    from simulation.model.montecarlo import _with
+    from simulation.model.scenario import with_path as _with
 
     paths = [p for p in horizon.default_paths() if p.name in ("LEAD Global", "ENHANCED → ENHANCED")]
     lo = horizon.simulate_horizon(_with(s, "performance.savings_effect", be["value"] - 0.01), paths=paths).summary()

@@ -51,8 +51,10 @@ from .scenario import (
     Scenario,
     TrackChoice,
     eligibility_notes,
+    get_path,
     policy_notes,
     track_sequence,
+    with_path,
 )
 from .stats import quantiles_of_sorted
 
@@ -644,24 +646,6 @@ def by_year(result: SimulationResult) -> pd.DataFrame:
 # --------------------------------------------------------------------------- sensitivity
 
 
-def _with(scenario: Scenario, path: str, value: Any) -> Scenario:
-    """A copy of ``scenario`` with the dotted field ``path`` set to ``value`` (validated)."""
-    data = scenario.model_dump()
-    node = data
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[p]
-    node[parts[-1]] = value
-    return Scenario.model_validate(data)
-
-
-def _get(scenario: Scenario, path: str) -> Any:
-    node: Any = scenario
-    for p in path.split("."):
-        node = getattr(node, p)
-    return node
-
-
 #: Main inputs for the tornado: dotted path, label, function of the base value -> (low, high).
 TORNADO_INPUTS: tuple[tuple[str, str, Any], ...] = (
     ("performance.savings_effect", "True savings effect", lambda v: (v - 0.02, v + 0.02)),
@@ -679,19 +663,26 @@ TORNADO_INPUTS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
+def tornado_swings(scenario: Scenario, inputs=TORNADO_INPUTS):
+    """Each main input's (path, label, current value, low, high) for a tornado: its swing
+    rule applied to the scenario's value, rounded for whole-number inputs."""
+    for path, label, swing in inputs:
+        v = get_path(scenario, path)
+        low, high = swing(v)
+        if isinstance(v, int):
+            low, high = round(low), round(high)
+        yield path, label, v, low, high
+
+
 def tornado(scenario: Scenario, *, trials: int | None = None, inputs=TORNADO_INPUTS) -> pd.DataFrame:
     """Expected agreement net per track when each main input is set low and high (same draws)."""
     trials = trials or min(scenario.trials, 20_000)
     base = summary(simulate(scenario, trials=trials)).set_index("track")["expected_net"]
     rows = []
-    for path, label, swing in inputs:
-        v = _get(scenario, path)
-        low, high = swing(v)
-        if isinstance(v, int):
-            low, high = round(low), round(high)
+    for path, label, v, low, high in tornado_swings(scenario, inputs):
         res = {}
         for side, value in (("low", low), ("high", high)):
-            res[side] = summary(simulate(_with(scenario, path, value), trials=trials)).set_index("track")["expected_net"]
+            res[side] = summary(simulate(with_path(scenario, path, value), trials=trials)).set_index("track")["expected_net"]
         for key in base.index:
             rows.append({"input": path, "label": label, "base_value": v, "low_value": low,
                          "high_value": high, "track": key, "base_net": base[key],
@@ -705,9 +696,9 @@ def grid(scenario: Scenario, x: str, x_values, y: str, y_values, *, trials: int 
     trials = trials or min(scenario.trials, 5_000)
     rows = []
     for xv in x_values:
-        sx = _with(scenario, x, xv)
+        sx = with_path(scenario, x, xv)
         for yv in y_values:
-            summ = summary(simulate(_with(sx, y, yv), trials=trials))
+            summ = summary(simulate(with_path(sx, y, yv), trials=trials))
             for _, r in summ.iterrows():
                 rows.append({"x": xv, "y": yv, "track": r["track"], "expected_net": r["expected_net"],
                              "p_owe_cms": r["p_owe_cms"]})
@@ -762,7 +753,7 @@ def crossings(scenario: Scenario, pairs, *, path: str = "performance.savings_eff
     xs = np.linspace(lo, hi, points)
 
     def nets(s: Scenario, x: float) -> dict[str, float]:
-        res = simulate(_with(s, path, float(x)), trials=trials)
+        res = simulate(with_path(s, path, float(x)), trials=trials)
         return dict(zip(res.keys, res.net_total.mean(axis=0), strict=True))
 
     scan = [nets(base, x) for x in xs]

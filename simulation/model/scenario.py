@@ -603,3 +603,32 @@ def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
                 "the nearest year's rules are applied (a what-if)."
             )
     return notes
+
+
+# --------------------------------------------------------------------------- dotted paths
+# One way to name a scenario field ("aco.beneficiaries"), used by the sensitivity analyses,
+# the ten-year drivers, share links and the sidebar.
+
+
+def get_path(obj: Any, path: str) -> Any:
+    """The value of the dotted field ``path`` of ``obj`` (a scenario or any part of it)."""
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def set_path(data: dict, path: str, value: Any) -> None:
+    """Set the dotted field ``path`` in the nested dict ``data``, creating levels as needed."""
+    parts = path.split(".")
+    for p in parts[:-1]:
+        if data.get(p) is None:
+            data[p] = {}
+        data = data[p]
+    data[parts[-1]] = value
+
+
+def with_path(scenario: Scenario, path: str, value: Any) -> Scenario:
+    """A copy of ``scenario`` with the dotted field ``path`` set to ``value`` (validated)."""
+    data = scenario.model_dump()
+    set_path(data, path, value)
+    return Scenario.model_validate(data)

@@ -186,12 +186,12 @@ def ten_year_break_even(scenario, a: str, b: str, *, trials: int = 3_000, lo: fl
     ``b``'s (same seed, same futures; bisection on the sign of the difference after a scan of
     nine points). ``value`` is NaN when the two never cross in [lo, hi]; ``status`` says why;
     ``below`` names the path ahead below the crossing."""
-    from ..model.montecarlo import _with
+    from ..model.scenario import with_path
 
     paths = [_path_named(a), _path_named(b)]
 
     def diff(x: float) -> float:
-        pv = _pv(_with(scenario, "performance.savings_effect", x), paths, trials)
+        pv = _pv(with_path(scenario, "performance.savings_effect", x), paths, trials)
         return pv[a] - pv[b]
 
     xs = np.linspace(lo, hi, 9)
@@ -217,17 +217,14 @@ def ten_year_tornado(scenario, path: str, *, trials: int = 3_000) -> pd.DataFram
     """Each main input's swing (montecarlo.TORNADO_INPUTS) on ``path``'s ten-year present
     value, the other inputs as in the scenario (same seed). Columns as montecarlo.tornado's,
     with ``net_*`` the present values."""
-    from ..model.montecarlo import TORNADO_INPUTS, _get, _with
+    from ..model.montecarlo import tornado_swings
+    from ..model.scenario import with_path
 
     paths = [_path_named(path)]
     base = _pv(scenario, paths, trials)[path]
     rows = []
-    for name, label, swing in TORNADO_INPUTS:
-        v = _get(scenario, name)
-        low, high = swing(v)
-        if isinstance(v, int):
-            low, high = round(low), round(high)
-        got = {side: _pv(_with(scenario, name, value), paths, trials)[path]
+    for name, label, v, low, high in tornado_swings(scenario):
+        got = {side: _pv(with_path(scenario, name, value), paths, trials)[path]
                for side, value in (("low", low), ("high", high))}
         rows.append({"input": name, "label": label, "base_value": v, "low_value": low, "high_value": high,
                      "track": path, "base_net": base, "net_low": got["low"], "net_high": got["high"],
