@@ -78,7 +78,7 @@ def _time_draws(scenario, trials: int) -> float:
 def _peak_mb(trials: int) -> float:
     """Peak RSS of a fresh interpreter that runs one simulation of ``trials``."""
     code = (
-        "import resource;from simulation import montecarlo;from simulation.model.scenario import Scenario;"
+        "import resource;from simulation.model import montecarlo;from simulation.model.scenario import Scenario;"
         f"montecarlo.simulate(Scenario(), trials={trials});"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
@@ -111,7 +111,7 @@ def _measure_horizon(trials: int, repeat: int) -> dict:
 
     rng_best = min(draws() for _ in range(repeat))
     code = (
-        "import resource;from simulation import horizon;from simulation.model.scenario import Scenario;"
+        "import resource;from simulation.model import horizon;from simulation.model.scenario import Scenario;"
         f"horizon.simulate_horizon(Scenario(), trials={trials});"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
