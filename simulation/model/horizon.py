@@ -363,7 +363,7 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
                 out = _run(lead_jobs, x, _buffer(buffers, "lead_out", 3 * len(lead_jobs), x.shape[1]), 0)
                 first = 0
                 for pr, _level, _scale, path_jobs in lead:
-                    if path_jobs is not None:
+                    if path_jobs is not None and pr.add_on is not None:  # a settled path has its add-on
                         cols = slice(lo, lo + x.shape[1])
                         horizon_kernel.lead_split(out, first, years, pr.shared.T[:, cols], pr.add_on.T[:, cols])
                         first += len(path_jobs)
