@@ -78,7 +78,7 @@ def _time_draws(scenario, trials: int) -> float:
 def _peak_mb(trials: int) -> float:
     """Peak RSS of a fresh interpreter that runs one simulation of ``trials``."""
     code = (
-        "import resource;from simulation import montecarlo;from simulation.model.scenario import Scenario;"
+        "import resource;from simulation.model import montecarlo;from simulation.model.scenario import Scenario;"
         f"montecarlo.simulate(Scenario(), trials={trials});"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
@@ -92,13 +92,7 @@ def _measure_horizon(trials: int, repeat: int) -> dict:
 
     scenario = Scenario()
     horizon.simulate_horizon(scenario, trials=1_000)  # compile / load the kernel cache
-    best = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = horizon.simulate_horizon(scenario, trials=trials)
-        seconds = time.perf_counter() - t0
-        best = seconds if best is None else min(best, seconds)
-    years = len(result.years)
+    years = horizon.rebasing.load_rebasing_rules().horizon["years"]
 
     def draws() -> float:
         t0 = time.perf_counter()
@@ -109,15 +103,26 @@ def _measure_horizon(trials: int, repeat: int) -> dict:
             lo += n
         return time.perf_counter() - t0
 
-    rng_best = min(draws() for _ in range(repeat))
+    runs, rng = [], []
+    load = _loadavg()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = horizon.simulate_horizon(scenario, trials=trials)
+        runs.append(time.perf_counter() - t0)
+        rng.append(draws())  # the same draws alone, right after (so both see the same load)
+    best, rng_best = min(runs), min(rng)
     code = (
-        "import resource;from simulation import horizon;from simulation.model.scenario import Scenario;"
+        "import resource;from simulation.model import horizon;from simulation.model.scenario import Scenario;"
         f"horizon.simulate_horizon(Scenario(), trials={trials});"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return {"horizon_trials": trials, "years": years, "paths": len(result.paths), "seconds": round(best, 4),
+    return {"horizon_trials": trials, "years": len(result.years), "paths": len(result.paths),
+            "seconds": round(best, 4),
             "rng_seconds": round(rng_best, 4), "ratio": round(best / rng_best, 2),
+            "median_seconds": round(statistics.median(runs), 4), "median_rng_seconds": round(statistics.median(rng), 4),
+            "median_ratio": round(statistics.median(runs) / statistics.median(rng), 2),
+            "loadavg": f"{load} -> {_loadavg()}",
             "peak_mb": round(int(out.stdout.strip().splitlines()[-1]) / 1024, 1)}
 
 
@@ -135,8 +140,9 @@ def main() -> None:
             print(json.dumps(row))
         else:
             print(f"{row['horizon_trials']:>9,} futures x {row['years']} years x {row['paths']} paths (horizon): "
-                  f"{row['seconds']:.3f} s (draws alone {row['rng_seconds']:.3f} s, ratio {row['ratio']}), "
-                  f"peak {row['peak_mb']:,.0f} MB")
+                  f"{row['seconds']:.3f} s (draws alone {row['rng_seconds']:.3f} s, ratio {row['ratio']}; "
+                  f"median {row['median_seconds']:.3f} / {row['median_rng_seconds']:.3f} s, ratio "
+                  f"{row['median_ratio']}), peak {row['peak_mb']:,.0f} MB, load {row['loadavg']}")
         if args.horizon_only:
             return
     for trials in args.trials:

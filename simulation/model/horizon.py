@@ -25,8 +25,10 @@ Per simulated future i (year index t, 0 = 2027; C, P, E as in simulation/model/m
 
 from __future__ import annotations
 
+import copy
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +36,16 @@ import numpy as np
 
 from ..rules.catalog import load_catalog
 from ..rules.settlement import Row, _run, prepare_batch, run_batch
-from . import rebasing
-from .montecarlo import CHUNK, _build_draws, _chunk_seeds, _job_inputs, _standard_draws, plan
+from . import horizon_kernel, rebasing
+from .montecarlo import (
+    CHUNK,
+    _build_draws,
+    _chunk_seeds,
+    _job_inputs,
+    _standard_draws,
+    _timed_draws,
+    plan,
+)
 from .scenario import GLIDE, Scenario, TrackChoice
 
 ONE_SIDED = {code for code, info in load_catalog().tracks.items() if info.risk == "one_sided"}  # the catalog says
@@ -294,7 +304,6 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
         block = group_shared[cap] = np.empty((len(members) * years, n))
         for j, k in enumerate(members):
             results[k].shared = block[j * years:(j + 1) * years].T
-    lead_paths = [k for k, p in enumerate(paths) if p.lead and p.first in catalog.tracks]
     prepared: list[tuple[Any, ...] | None] = []  # per path: (choice, plan) twice, or None for LEAD
     for p in paths:
         if p.lead:
@@ -303,39 +312,62 @@ def simulate_horizon(scenario: Scenario, *, paths: list[HorizonPath] | None = No
         c1 = TrackChoice(track=p.first, msr=p.msr, overrides=dict(p.overrides))
         c2 = TrackChoice(track=p.renewal, msr=p.msr, overrides=dict(p.overrides))
         prepared.append((c1, plan(c1, ap1), c2, plan(c2, ap2) if years > n_ap else []))
+    # what does not change from chunk to chunk, packed once: each cap group's settlement jobs
+    # and scalars, each LEAD path's level, yearly scale and jobs (steps kept once)
+    mssp_jobs = {cap: prepare_batch(_mssp_jobs(ap1, ap2, [prepared[k] for k in members], years,
+                                               (5 + 2 * g) * years))
+                 for g, (cap, members) in enumerate(groups.items())}
+    mssp_scalars = {cap: _mssp_scalars(rr, s, region_ratio, national_ratio, count, psa_proposal, n_ap, years, cap)
+                    for cap in groups}
+    for members in groups.values():
+        if years > n_ap:
+            steps = results[members[0]].steps
+            for name in _MSSP_STEPS:
+                steps[name] = np.full(n, np.nan)
+    # every LEAD path's benchmark rows (settled or not), then the scratch rows of its update
+    lead = [(pr, *_lead_setup(rr, s, years, pr, region_ratio, national_ratio, lead_class, lead_former_mssp,
+                               catalog, reach_calibration))
+            for pr, prep in zip(results, prepared, strict=True) if prep is None]
+    for pr, _level, _scale, path_jobs in lead:
+        if path_jobs is not None:
+            pr.add_on = np.empty_like(pr.shared)  # every cell written chunk by chunk
+    lead_row0 = (5 + 2 * len(groups)) * years
+    lead_jobs = _lead_jobs(s, lead, years, lead_row0)
+    rows = lead_row0 + (len(lead) + 1) * years if lead else lead_row0  # the chunk's input matrix
+    seeds = _chunk_seeds(s.seed, n)
     rng_seconds = 0.0
-    b0 = s.aco.benchmark_pc
-    for ci, ss in enumerate(_chunk_seeds(s.seed, n)):
-        lo = ci * CHUNK
-        size = min(n, lo + CHUNK) - lo
-        # one input matrix per chunk: the drawn rows (spending, quality, the two standards; the
-        # draws are written into it and transformed in place), revenue, each cap group's two
-        # benchmark rows, each LEAD path's benchmark row
-        x = _buffer(buffers, "x", (5 + 2 * len(groups) + len(lead_paths)) * years, size)
-        t0 = time.perf_counter()
-        z = _standard_draws(ss, size, years, out=x)
-        rng_seconds += time.perf_counter() - t0
-        d = _build_draws(s10, z)
-        np.multiply(d.trend_index, s.aco.participant_revenue, out=x[4 * years:5 * years])
-        cols = slice(lo, lo + size)
-        spending.T[:, cols] = d.spending
-        cost = s.costs.annual_operating_cost + (
-            s.costs.revenue_loss_share * d.effect * b0 * d.trend_index * s.aco.beneficiaries)
-        cost[0] += s.costs.startup_investment
-        costs.T[:, cols] = cost
-        for g, (cap, members) in enumerate(groups.items()):
-            _mssp_settle(rr, s, ap1, ap2, d, [results[k] for k in members], [prepared[k] for k in members], cols,
-                         region_ratio, national_ratio, count, psa_proposal, cap, x, (5 + 2 * g) * years,
-                         group_shared[cap])
-        lead = []
-        for pr, prep in zip(results, prepared, strict=True):
-            if prep is None:
-                got = _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, lead_former_mssp,
-                                  catalog, reach_calibration)
-                if got is not None:
-                    lead.append((pr, *got))
-        if lead:
-            _lead_settle(s, d, lead, cols, buffers, x, (5 + 2 * len(groups)) * years)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # Two helper threads prepare the next chunk — its random numbers drawn in two halves
+        # at once, then every benchmark row computed (compiled passes that release the GIL) —
+        # while this thread settles the current one, as simulation/model/montecarlo.py does.
+        # Two input matrices take turns: chunk ci + 2 is prepared only after chunk ci settled.
+        def prepare(ci: int) -> Future:
+            lo = ci * CHUNK
+            size = min(n, lo + CHUNK) - lo
+            x = _buffer(buffers, f"x{ci % 2}", rows, size)
+            # SeedSequence.spawn is stateful: each half spawns from its own copy of the seed
+            half = pool.submit(_timed_draws, copy.deepcopy(seeds[ci]), size, years, x, 0)
+            return pool.submit(_prepare, s10, s, copy.deepcopy(seeds[ci]), x, half, slice(lo, lo + size),
+                               spending, costs, groups, results, mssp_scalars, lead, lead_row0)
+
+        upcoming = prepare(0)
+        for ci in range(len(seeds)):
+            x, seconds = upcoming.result()
+            if ci + 1 < len(seeds):
+                upcoming = prepare(ci + 1)
+            rng_seconds += seconds
+            lo = ci * CHUNK
+            for cap in groups:
+                run_batch(mssp_jobs[cap], x, group_shared[cap], lo)
+            if lead_jobs:
+                out = _run(lead_jobs, x, _buffer(buffers, "lead_out", 3 * len(lead_jobs), x.shape[1]), 0)
+                first = 0
+                for pr, _level, _scale, path_jobs in lead:
+                    if path_jobs is not None and pr.add_on is not None:  # a settled path has its add-on
+                        cols = slice(lo, lo + x.shape[1])
+                        horizon_kernel.lead_split(out, first, years, pr.shared.T[:, cols], pr.add_on.T[:, cols])
+                        first += len(path_jobs)
+            del x
     settings = {"region_ratio": region_ratio, "national_ratio": national_ratio, "regional_count": count,
                 "psa_proposal": psa_proposal, "lead_class": lead_class, "discount_rate": rate,
                 "cash_lag_years": lag, "first_year": first_year, "reach_calibration": reach_calibration,
@@ -372,12 +404,6 @@ def _keep_same(pr: PathResult, name: str, value: float, trials: int) -> None:
     pr.steps[name] = np.broadcast_to(np.float64(value), (trials,))
 
 
-def _keep(pr: PathResult, cols: slice, name: str, value: np.ndarray) -> None:
-    if name not in pr.steps:
-        pr.steps[name] = np.full(pr.benchmark.shape[0], np.nan)
-    pr.steps[name][cols] = value
-
-
 def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap, cap=None):
     """Per-capita benchmarks (years, trials) of every MSSP path (they do not depend on the
     track: the renewal is rebuilt from spending and the first agreement's benchmark), its
@@ -409,18 +435,16 @@ def _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal
     return bench, two_way, steps
 
 
-def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, national_ratio, count,
-                 psa_proposal, cap, x, row0, out) -> None:
-    """Settle the MSSP paths (of one regional weight cap) and years of one chunk in one
-    compiled call. ``x``: the chunk's input matrix (drawn rows and revenue first, see
-    simulate_horizon); this group's benchmark rows go at ``row0``; the results land in
-    columns ``cols`` of ``out`` (one row per path and year)."""
+_MSSP_STEPS = ("historical_benchmark", "regional_pc", "national_pc", "regional_adjustment",
+               "prior_savings_adjustment", "adjustment", "lower_spending", "benchmark_before_renewal")
+
+
+def _mssp_jobs(ap1, ap2, prepared, years: int, row0: int) -> list:
+    """The settlement jobs of the MSSP paths of one regional weight cap (one per path and
+    year, in that order) on a chunk's input matrix: the drawn rows and revenue first (see
+    simulate_horizon), this group's benchmark rows at ``row0``. Identical jobs (a glide-path
+    year and the BASIC level it is at) are settled once by run_batch."""
     n_ap = len(prepared[0][1])
-    years = d.spending.shape[0]
-    bench, two_way, steps = _mssp_benchmarks(rr, s, d, region_ratio, national_ratio, count, psa_proposal, n_ap,
-                                             cap)
-    x[row0:row0 + years] = bench
-    x[row0 + years:row0 + 2 * years] = two_way
     first = {"spending": 0, "quality": years, "qps": 2 * years, "alt": 3 * years, "revenue": 4 * years,
              "mssp": row0, "mssp_two_way": row0 + years}
     jobs = []
@@ -428,17 +452,70 @@ def _mssp_settle(rr, s, ap1, ap2, d, mssp, prepared, cols, region_ratio, nationa
         for t in range(years):
             rows = {name: Row(r + t) for name, r in first.items()}
             if t < n_ap:
-                kw = _job_inputs(c1, plan1[t], ap1, t, rows)
-                jobs.append((plan1[t].rules, kw))
+                jobs.append((plan1[t].rules, _job_inputs(c1, plan1[t], ap1, t, rows)))
             else:
-                kw = _job_inputs(c2, plan2[t - n_ap], ap2, t - n_ap, rows)
-                jobs.append((plan2[t - n_ap].rules, kw))
-    # identical jobs (a glide-path year and the BASIC level it is at) are settled once; an
-    # MSSP year ends in shared savings or shared losses, never both, so earned splits them
-    run_batch(prepare_batch(jobs), x, out, cols.start)
-    mssp[0].benchmark.T[:, cols] = bench  # one array for the paths of this cap
-    for name, v in steps.items():
-        _keep(mssp[0], cols, name, v)
+                jobs.append((plan2[t - n_ap].rules, _job_inputs(c2, plan2[t - n_ap], ap2, t - n_ap, rows)))
+    return jobs
+
+
+def _mssp_scalars(rr, s, region_ratio, national_ratio, count, psa_proposal, n_ap, years, cap) -> dict:
+    """The numbers horizon_kernel.mssp_rows needs, as _mssp_benchmarks' rebasing calls
+    compute them (regional_weight, the caps, the PSA share, the ACPT weight)."""
+    m = rr.mssp
+    k = min(count, len(m["regional_weight_lower"])) - 1
+    w_lower = m["regional_weight_lower"][k]
+    if cap is not None:
+        w_lower = min(w_lower, cap)
+    w = [float(v) for v in np.asarray(m["historical_weights_renewal"], dtype=float)]
+    b0 = s.aco.benchmark_pc
+    return {"b0": float(b0), "n_ap": int(n_ap), "renew": years > n_ap, "w0": w[0], "w1": w[1], "w2": w[2],
+            "region_b0": float(region_ratio * b0), "national_b0": float(national_ratio * b0),
+            "w_lower": float(w_lower), "w_higher": float(m["regional_weight_higher"][k]),
+            "neg_cap": float(-m["regional_negative_cap"]), "pos_cap": float(m["regional_positive_cap"]),
+            "offset_keep": float(1.0 - np.clip(0.0, 0.0, 1.0)),
+            "psa_share": float(m["psa_share_proposed" if psa_proposal else "psa_share"]),
+            "psa_cap": float(m["psa_cap"]), "eliminated": bool(m["negative_regional_eliminated"]),
+            "acpt_w": float(m["acpt_weight"])}
+
+
+def _prepare(s10, s, ss, x, half: Future, cols: slice, spending, costs, groups, results, mssp_scalars,
+             lead, lead_row0) -> tuple[np.ndarray, float]:
+    """One chunk made ready to settle (run on a helper thread): draw the input half of its
+    random numbers into ``x`` while ``half`` draws the rest, build the draws, then fill the
+    rest of ``x`` (revenue, each cap group's benchmark rows, each LEAD path's), the chunk's
+    columns of spending, costs, the benchmarks and the renewal's steps, in compiled passes.
+    Returns ``x`` and the seconds spent drawing."""
+    years = s10.aco.agreement_years
+    z, seconds = _timed_draws(ss, x.shape[1], years, x, 1)
+    z0, seconds0 = half.result()
+    d = _build_draws(s10, {**z, **z0})
+    b0 = float(s.aco.benchmark_pc)
+    horizon_kernel.common_rows(d.effect, d.trend_index, d.spending, x[4 * years:5 * years], spending.T[:, cols],
+                               costs.T[:, cols], float(s.aco.participant_revenue),
+                               float(s.costs.annual_operating_cost), float(s.costs.revenue_loss_share), b0,
+                               float(s.aco.beneficiaries), float(s.costs.startup_investment))
+    for g, (cap, members) in enumerate(groups.items()):
+        sc = mssp_scalars[cap]
+        row0 = (5 + 2 * g) * years
+        pr = results[members[0]]  # the paths of one cap share the benchmark and the steps
+        none = np.empty(0)
+        st = [pr.steps[name][cols] if sc["renew"] else none for name in _MSSP_STEPS]
+        horizon_kernel.mssp_rows(d.trend_index, d.acpt_index, d.gap_index, d.spending, sc["b0"], sc["n_ap"],
+                                 sc["renew"], sc["w0"], sc["w1"], sc["w2"], sc["region_b0"], sc["national_b0"],
+                                 sc["w_lower"], sc["w_higher"], sc["neg_cap"], sc["pos_cap"], sc["offset_keep"],
+                                 sc["psa_share"], sc["psa_cap"], sc["eliminated"], sc["acpt_w"],
+                                 x[row0:row0 + years], x[row0 + years:row0 + 2 * years], pr.benchmark.T[:, cols],
+                                 *st)
+    if lead:
+        rr = rebasing.load_rebasing_rules()
+        f0 = lead_row0 + len(lead) * years
+        factor = x[f0:f0 + years]
+        horizon_kernel.lead_factor(d.trend_index, d.gap_index, float(rr.lead["guardrail_down"]),
+                                   float(rr.lead["guardrail_up"]), float(rr.lead["acpt_weight"]), factor)
+        for j, (pr, level, scale, _jobs) in enumerate(lead):
+            r = lead_row0 + j * years
+            horizon_kernel.lead_rows(factor, level, scale, x[r:r + years], pr.benchmark.T[:, cols])
+    return x, seconds + seconds0
 
 
 def _reach_factor(catalog, code: str, first_year: int) -> float | None:
@@ -456,19 +533,21 @@ def _reach_factor(catalog, code: str, first_year: int) -> float | None:
     return benchmark_factor(rules.benchmark_calibration)
 
 
-def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, former_mssp, catalog,
-                reach_calibration=True) -> tuple[np.ndarray, list] | None:
-    """LEAD's ten years on one chunk: the benchmark each year (kept on ``pr``) and the
-    settlement jobs (rules, inputs) on the pre-discount benchmark, settled together by
-    :func:`_lead_settle` (None when the catalog does not have the track).
+def _lead_setup(rr, s, years, pr, region_ratio, national_ratio, lead_class, former_mssp, catalog,
+                reach_calibration=True) -> tuple[float, np.ndarray, list | None]:
+    """What LEAD's ten years need besides the draws (the same in every chunk): the level
+    (base times risk) its update factor multiplies, each year's benchmark scale ((1 -
+    discount), times the REACH level), and the settlement jobs (rules, inputs) on the
+    pre-discount benchmark (None when the catalog does not have the track); the steps are
+    kept on ``pr``.
 
     With the REACH calibration [INF] the pre-discount benchmark is k * H * UF * risk and the
     discount d becomes 1 - k (1 - d), as in the one-agreement view: the fitted level k stands
     in for LEAD's REA and PSA (REACH's results, which it is fitted on, already carry REACH's
     own regional blend), so both views settle LEAD against the same benchmark in the years
-    they share."""
+    they share. The update factor itself (rebasing.lead_update on the trend and ACPT growth)
+    is drawn-dependent: horizon_kernel.lead_factor, per chunk."""
     b0 = s.aco.benchmark_pc
-    years = d.spending.shape[0]
     global_option = pr.path.first == "LEAD_GLOBAL"
     first_year = rr.horizon["first_year"]
     k = _reach_factor(catalog, pr.path.first, first_year) if reach_calibration else None
@@ -485,21 +564,12 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
     _keep_same(pr, "adjustment", adj, total)
     _keep_same(pr, "lower_spending", float(lower), total)
     _keep_same(pr, "reach_factor", 1.0 if k is None else k, total)
-    c = d.trend_index
-    g = np.empty_like(c)
-    g[0] = 0.0
-    np.divide(c[1:], c[:-1], out=g[1:])
-    g[1:] -= 1.0
-    acpt = g.copy()
-    acpt[1:] += d.gap_index[1:] / d.gap_index[:-1] - 1.0
-    acpt[0] = 0.0
-    updated = rebasing.lead_update(rr, g, acpt)  # (years, n) cumulative update factor
     risk = float(rebasing.lead_risk_ratio(rr, np.ones(1))[0])  # flat risk, inside the caps
-    updated *= (b0 + adj) * risk
+    level = (b0 + adj) * risk
     code = pr.path.first
     info = catalog.tracks.get(code)
     jobs = []
-    bench = pr.benchmark.T  # (years, trials) view
+    scale = np.empty(years)
     for t in range(years):
         disc = float(rebasing.lead_discount(rr, t, global_option=global_option, lower=np.array([lower]))[0])
         kw: dict[str, object] = {}
@@ -509,33 +579,24 @@ def _lead_chunk(rr, s, d, pr, cols, region_ratio, national_ratio, lead_class, fo
             if k is not None:
                 disc = rules.discount_for(not lower)
                 kw["benchmark_discount"] = 1.0 - k * (1.0 - disc)
-        np.multiply(updated[t], (1.0 if k is None else k) * (1.0 - disc), out=bench[t, cols])
+        scale[t] = (1.0 if k is None else k) * (1.0 - disc)
         _keep_same(pr, f"discount_{t}", disc, total)
         if rules is not None:
             # the kernel applies the catalog's discount (this year's, by spending class; the same
             # values as rebasing.yaml's, tested), the withhold, the corridors and the add-on
             jobs.append((rules, {"benchmark": t, "agreement_year": t + 1, "higher_spending": not lower, **kw}))
-    return (updated, jobs) if info is not None else None
+    return float(level), scale, (jobs if info is not None else None)
 
 
-def _lead_settle(s, d, lead: list[tuple[PathResult, np.ndarray, list]], cols: slice,
-                 buffers: dict[str, np.ndarray], x: np.ndarray, row0: int) -> None:
-    """Settle every LEAD path and year of one chunk in one compiled call (shared savings,
-    shared losses and the add-on kept apart)."""
-    years, n = d.spending.shape
+def _lead_jobs(s, lead, years: int, row0: int) -> list:
+    """Every settled LEAD path's jobs on a chunk's input matrix (path j's benchmark rows at
+    ``row0 + j * years``), settled together each chunk (shared savings, shared losses and
+    the add-on kept apart)."""
     jobs = []
-    for j, (_pr, updated, path_jobs) in enumerate(lead):
-        x[row0 + j * years:row0 + (j + 1) * years] = updated
-        for rules, kw in path_jobs:
+    for j, (_pr, _level, _scale, path_jobs) in enumerate(lead):
+        for rules, kw in path_jobs or ():
             t = kw["benchmark"]
             jobs.append((rules, {**kw, "benchmark": Row(row0 + j * years + t), "expenditure": Row(t),
                                  "beneficiaries": float(s.aco.beneficiaries), "quality_score": Row(years + t),
                                  "qps_met": Row(2 * years + t), "alt_qps_met": Row(3 * years + t)}))
-    out = _run(jobs, x, _buffer(buffers, "lead_out", 3 * len(jobs), n), 0)
-    for j, (pr, _u, path_jobs) in enumerate(lead):
-        if pr.add_on is None:
-            pr.add_on = np.empty_like(pr.shared)  # every cell written below, chunk by chunk
-        for i, (_rules, kw) in enumerate(path_jobs):
-            t, r = kw["benchmark"], 3 * (sum(len(q[2]) for q in lead[:j]) + i)
-            np.subtract(out[r], out[r + 1], out=pr.shared.T[t, cols])
-            pr.add_on.T[t, cols] = out[r + 2]
+    return jobs

@@ -138,3 +138,78 @@ def test_cli_ten_year_json(capsys):
     assert set(first["years"][0]) >= {"benchmark_pc", "spending_pc", "shared_savings", "shared_losses", "net"}
     assert {"ten_year_net", "present_value"} <= set(first)
     assert main(["simulate", "--horizon", "11"]) != 0
+
+
+def _chunk_draws(seed: int, n: int = 3_000, years: int = 10, region_ratio: float = 1.0):
+    from simulation.model import montecarlo
+
+    s = Scenario()
+    s10 = horizon._ten_year(s, years, 2027)
+    ss = np.random.SeedSequence(seed).spawn(1)[0]
+    return s, montecarlo._build_draws(s10, montecarlo._standard_draws(ss, n, years))
+
+
+@pytest.mark.parametrize(("cap", "proposal", "count", "ratio", "years"),
+                         [(None, False, 2, 1.05, 10), (0.35, True, 1, 1.3, 10), (None, True, 3, 0.8, 10),
+                          (None, False, 2, 1.0, 7), (None, False, 2, 1.0, 4)])
+def test_compiled_mssp_rows_are_the_rebasing_formulas_bit_for_bit(cap, proposal, count, ratio, years):
+    """horizon_kernel.mssp_rows gives the same bits as _mssp_benchmarks (the rebasing.py
+    functions as numpy expressions), renewal steps included, for caps, the PSA proposal,
+    the regional count, ACOs above and below their region, and horizons without a renewal."""
+    from simulation.model import horizon_kernel, rebasing
+
+    rr = rebasing.load_rebasing_rules()
+    n_ap = rr.mssp["agreement_years"]
+    s, d = _chunk_draws(11, years=years)
+    bench, two_way, steps = horizon._mssp_benchmarks(rr, s, d, ratio, ratio * 0.97, count, proposal, n_ap, cap)
+    sc = horizon._mssp_scalars(rr, s, ratio, ratio * 0.97, count, proposal, n_ap, years, cap)
+    n = d.spending.shape[1]
+    got_b, got_tw, got_out = np.empty((years, n)), np.empty((years, n)), np.empty((years, n))
+    got = {name: np.full(n, np.nan) for name in horizon._MSSP_STEPS}
+    horizon_kernel.mssp_rows(d.trend_index, d.acpt_index, d.gap_index, d.spending, *(
+        sc[k] for k in ("b0", "n_ap", "renew", "w0", "w1", "w2", "region_b0", "national_b0", "w_lower",
+                        "w_higher", "neg_cap", "pos_cap", "offset_keep", "psa_share", "psa_cap", "eliminated",
+                        "acpt_w")), got_b, got_tw, got_out, *(got[name] for name in horizon._MSSP_STEPS))
+    np.testing.assert_array_equal(got_b, bench)
+    np.testing.assert_array_equal(got_out, bench)
+    np.testing.assert_array_equal(got_tw, two_way)
+    assert sc["renew"] == (years > n_ap) == bool(steps)
+    for name, v in steps.items():
+        np.testing.assert_array_equal(got[name], np.broadcast_to(v, (n,)), err_msg=name)
+
+
+def test_compiled_lead_factor_is_lead_update_bit_for_bit():
+    """horizon_kernel.lead_factor gives the same bits as rebasing.lead_update on the annual
+    trend growth and the ACPT growth (trend plus the prospective error), both 0 in 2027."""
+    from simulation.model import horizon_kernel, rebasing
+
+    rr = rebasing.load_rebasing_rules()
+    _s, d = _chunk_draws(5)
+    c, p = d.trend_index, d.gap_index
+    g = np.zeros_like(c)
+    g[1:] = c[1:] / c[:-1] - 1.0
+    acpt = g.copy()
+    acpt[1:] += p[1:] / p[:-1] - 1.0
+    want = rebasing.lead_update(rr, g, acpt)
+    got = np.empty_like(c)
+    horizon_kernel.lead_factor(c, p, float(rr.lead["guardrail_down"]), float(rr.lead["guardrail_up"]),
+                               float(rr.lead["acpt_weight"]), got)
+    np.testing.assert_array_equal(got, want)
+    clipped = (acpt[1:] < g[1:] - rr.lead["guardrail_down"]) | (acpt[1:] > g[1:] + rr.lead["guardrail_up"])
+    assert clipped.any() and not clipped.all()  # the guardrails bind in some futures, not all
+
+
+def test_chunks_and_pipeline_do_not_change_the_futures():
+    """A chunk's futures do not depend on the chunks around it: the first 100,000 of 120,000
+    futures (three chunks, prepared on helper threads while the one before settles, two input
+    matrices taking turns, the last one smaller) are those of 100,000 (two chunks)."""
+    s = Scenario()
+    big = horizon.simulate_horizon(s, trials=120_000, seed=3)
+    small = horizon.simulate_horizon(s, trials=100_000, seed=3)
+    np.testing.assert_array_equal(big.spending[:100_000], small.spending)
+    for a, b in zip(big.paths, small.paths, strict=True):
+        np.testing.assert_array_equal(a.benchmark[:100_000], b.benchmark)
+        np.testing.assert_array_equal(a.shared[:100_000], b.shared)
+        for name, v in b.steps.items():
+            np.testing.assert_array_equal(a.steps[name][:100_000], v, err_msg=name)
+    assert big.rng_seconds > 0
