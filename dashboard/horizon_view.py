@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.state import HORIZON, HORIZON_URL
 from simulation.model import horizon
 from simulation.model.scenario import Scenario
 from simulation.reports import charts
@@ -22,7 +23,7 @@ from simulation.reports import horizon as horizon_report
 from simulation.text import money
 
 #: Session key of the choice and the query parameter that carries it (``?h=10``).
-KEY = "compare.horizon"
+KEY = HORIZON
 PARAM = "h"
 ONE, TEN = "one", "ten"
 LABELS = {ONE: "One agreement", TEN: "Ten years (2027–2036)"}
@@ -48,8 +49,8 @@ def from_url() -> None:
     """Seed the choice from ``?h=`` the first time this session sees it (a shared link)."""
     state = st.session_state
     asked = st.query_params.get(PARAM)
-    if asked is not None and state.get("_horizon_url") != asked:
-        state["_horizon_url"] = asked
+    if asked is not None and state.get(HORIZON_URL) != asked:
+        state[HORIZON_URL] = asked
         state[KEY] = TEN if asked == "10" else ONE
     state.setdefault(KEY, ONE)
 
@@ -59,10 +60,10 @@ def to_url(choice: str) -> None:
     if choice == TEN:
         if st.query_params.get(PARAM) != "10":
             st.query_params[PARAM] = "10"
-        st.session_state["_horizon_url"] = "10"
+        st.session_state[HORIZON_URL] = "10"
     elif PARAM in st.query_params:
         del st.query_params[PARAM]
-        st.session_state["_horizon_url"] = None
+        st.session_state[HORIZON_URL] = None
 
 
 def link_params() -> dict[str, str]:
@@ -210,7 +211,7 @@ def table_rows(result: horizon.HorizonResult) -> list[dict[str, object]]:
 
 
 def show(s: Scenario, chart) -> horizon.HorizonResult:
-    """The ten-year view on Compare tracks. ``chart`` is pages/common.chart (draws a figure)."""
+    """The ten-year view on Compare tracks. ``chart`` is dashboard.widgets.chart (draws a figure)."""
     hs = horizon_scenario(s)
     with st.spinner(f"Simulating {hs.trials:,} futures over ten years for every path…"):
         result = simulate_cached(s)
