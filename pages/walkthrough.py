@@ -581,9 +581,8 @@ def main() -> None:
 def _renewal_section() -> None:
     """An MSSP renewal year of one simulated future of the ten-year horizon, step by step
     (simulation.learn.walkthrough.renewal_walk): the rebuilt benchmark, then the settlement."""
-    from dashboard.widgets import md
-
     from dashboard import horizon_view
+    from dashboard.widgets import md
     from simulation.reports import horizon as horizon_report
 
     st.divider()

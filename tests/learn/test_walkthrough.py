@@ -462,7 +462,7 @@ def test_learn_page_runs_and_opens_an_answer():
 @pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="needs app.py's navigation")
 def test_walk_it_link_opens_the_walkthrough_with_the_example():
     at = _app("pages/learn.py")
-    at.button(key="learn.see.lesson.money_walk.first_dollar").click().run()
+    at.button(key="learn.see.lesson.money.walk_first_dollar").click().run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Settlement walkthrough"]
     assert _settlement(at) == "$2.35M"

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from simulation.model import presets
 from simulation.model.scenario import Scenario
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180
 SMALL = Scenario(trials=2_000)
 # the light pages, twice (the browser test visits all eight)

@@ -27,7 +27,7 @@ from simulation.model.scenario import Scenario, TrackChoice
 from simulation.model.share import decode_scenario, encode_scenario
 from simulation.rules.catalog import rules_version
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
 SMALL = Scenario(trials=2_000)

@@ -18,7 +18,7 @@ from simulation.model.scenario import Scenario
 from simulation.reports import horizon as horizon_report
 from simulation.text import money
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 240
 SMALL = Scenario(trials=2_000)
 

@@ -1,7 +1,7 @@
 """The smaller things users hit (issue 10): whole numbers typed as "1e9", the chart's labels
 and colours, the tornado's "more uncertainty earns more", and a real ACO's uncertainty.
 
-The browser side (copy button, keyboard, layout at 1280 px) is tests/test_browser_polish.py.
+The browser side (copy button, keyboard, layout at 1280 px) is tests/browser/test_browser_polish.py.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from simulation.reports import charts
 from simulation.rules.catalog import load_catalog
 from simulation.text import money
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
 
 def _app(**fields) -> AppTest:
-    """The app on a small scenario with sidebar values as typed (see tests/test_app.py)."""
+    """The app on a small scenario with sidebar values as typed (see tests/app/test_app.py)."""
     from dashboard import sidebar, state
 
     at = AppTest.from_file(APP, default_timeout=180)

@@ -27,7 +27,7 @@ from simulation.model.share import decode_link, decode_scenario, encode_scenario
 from simulation.reports import documents as reports
 from simulation.text import cell_safe, clip, md_escape, plain_label, printable
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PUF = ROOT.parent / "shared" / "data" / "mssp_puf" / "PY2023.csv"
 SMALL = Scenario(trials=500, tracks=[TrackChoice(track="BASIC_E"), TrackChoice(track="ENHANCED")])

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulation.model.scenario import Scenario, TrackChoice
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SMALL = Scenario(trials=1_000, tracks=[TrackChoice(track="REACH_GLOBAL"), TrackChoice(track="BASIC_E")])
 
 

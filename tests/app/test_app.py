@@ -22,7 +22,7 @@ from simulation.model import montecarlo
 from simulation.model.scenario import Scenario, TrackChoice
 from simulation.reports import charts
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180  # the first run of a worker may load the compiled settlement kernel
 
 
