@@ -91,6 +91,6 @@ def test_a_session_through_every_page_holds_only_owned_keys():
     for page in ("agreement", "drivers", "scenarios", "export", "walkthrough", "learn", "compare"):
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
-    keys = [k for k in at.session_state.keys() if not k.startswith("$$")]
+    keys = [k for k in at.session_state if not k.startswith("$$")]
     assert state.SCENARIO in keys and any(k.startswith(state.WIDGET) for k in keys)
     assert sorted(k for k in keys if state.owner(k) is None) == []
