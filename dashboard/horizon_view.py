@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.state import HORIZON, HORIZON_URL
+from dashboard.widgets import md
 from simulation.model import horizon
 from simulation.model.scenario import Scenario
 from simulation.reports import charts
@@ -220,7 +221,7 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
     ren = horizon_report.renewal_index(result)
     renewal = result.years[ren] if ren is not None else None
     with st.container(key="horizon_story"):
-        st.markdown("\n\n".join(_md(t) for t in horizon_report.sentences(result)))
+        st.markdown("\n\n".join(md(t) for t in horizon_report.sentences(result)))
     st.subheader("Money kept, year by year")
     pv = st.toggle("Show present value", key="compare.horizon_pv",
                    help=f"Each year's cash discounted at {result.discount_rate:.0%} a year to the start of "
@@ -244,10 +245,10 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
     lines = ["| Path | 2027–2031 | 2032–2036 | Ten years | Present value |", "|---|---:|---:|---:|---:|"]
     for row in rows:
         if row["settled"]:
-            lines.append(f"| {_md(row['path'])} | {money(row['first_five'], signed=True)} | "
+            lines.append(f"| {md(row['path'])} | {money(row['first_five'], signed=True)} | "
                          f"{money(row['last_five'], signed=True)} | **{money(row['ten_year_net'], signed=True)}** | "
                          f"{money(row['present_value'], signed=True)} |")
-    st.markdown(_md("\n".join(lines)))
+    st.markdown(md("\n".join(lines)))
     lead_k = next((p.steps.get("reach_factor") for p in result.paths if p.path.lead), None)
     st.caption(f"{result.scenario.trials:,} simulated futures, seed {result.scenario.seed}; every path is settled "
                "on the same futures. Region spending relative to the ACO's: "
@@ -257,8 +258,3 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
                + ("The CY2027 proposal (PROPOSED) is on: 75% prior savings adjustment, ENHANCED's regional "
                   "weight at most 35%." if result.settings["psa_proposal"] else ""))
     return result
-
-
-def _md(text: str) -> str:
-    """Markdown-safe text: dollar signs escaped (not formulas)."""
-    return text.replace("$", "\\$")

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard import engine
+from dashboard import engine, horizon_view
 from dashboard.state import LINK_TOKEN, SCENARIO, SNAPSHOTS, notify, set_scenario
 from simulation.model import share
 from simulation.model.scenario import Scenario, ScenarioError
@@ -93,8 +93,7 @@ def share_link_with_snapshots(scenario: Scenario, snapshots: dict[str, Scenario]
 
 def share_link(scenario: Scenario) -> str:
     """A link to the app's root that opens exactly ``scenario`` (same seed, same numbers)."""
-    from dashboard import horizon_view  # the view chosen on Compare tracks travels too (?h=10)
-
+    # the view chosen on Compare tracks travels too (?h=10)
     return f"{app_root_url()}?{urlencode({share.QUERY_PARAM: share_token(scenario), **horizon_view.link_params()})}"
 
 

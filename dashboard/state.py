@@ -4,11 +4,11 @@ and what it holds, and the scenario every page works on.
 **The convention.** Every key is ``"<owner>.<name>"``: the owner is the module or page that
 writes it, one of :data:`OWNERS`. A key shared by two modules is a constant here; a page's own
 widget keys are written in that page with its prefix (``"compare.downside"``,
-``"walkthrough.benchmark"``). ``tests/app/test_state_keys.py`` reads every key in ``pages/``,
-``dashboard/`` and ``app.py`` and fails on one without a registered owner, and on a
-``session_state[...]`` written with a bare string outside this module and the page that owns
-it. Keys of containers (``st.container(key="story")``) are CSS hooks (``.st-key-story``), not
-state, and are left out.
+``"walkthrough.benchmark"``). ``tests/app/test_state_keys.py`` reads every key written in
+``pages/``, ``dashboard/`` and ``app.py`` and fails on one without a registered owner and on
+a page that writes another owner's key by name (it must use the constant here), and checks
+every key a session holds after visiting every page. Keys of containers
+(``st.container(key="story")``) are CSS hooks (``.st-key-story``), not state, and are left out.
 
 The scenario lives under :data:`SCENARIO` as a validated
 :class:`simulation.model.scenario.Scenario`; pages read it with :func:`get_scenario` and
