@@ -6,11 +6,11 @@ Uses the shared fixtures (tests/browser/conftest.py) and helpers (tests/browser/
 from __future__ import annotations
 
 import pytest
-from test_browser import _open
 
 from tests.conftest import SHARED_DATA
 
 from .browser_support import COLD_START_S, _page, _ready, require_chromium
+from .test_browser import _open
 
 pytestmark = pytest.mark.browser
 
