@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from dashboard import engine
 from dashboard.fields import (
-    ALL_INPUTS,
     GLIDE_START_KEY,
     GROUPS,
     MIX,
@@ -64,7 +63,6 @@ from simulation.model.scenario import (
 from simulation.text import clip
 
 OPEN_GROUP: str | None = None  # the sidebar group open on arrival (None: all closed, a tidy menu)
-__all__ = ["ALL_INPUTS", "OPEN_GROUP", "TRACK_WIDGETS", "route_errors", "scenario_panel", "widgets_from"]
 
 
 def widgets_from(s: Scenario) -> dict[str, Any]:
