@@ -38,7 +38,7 @@ def _snapshots(page) -> None:
 
     streamlit.logger.set_log_level("error")  # no "no runtime" warnings from importing the pages
     sys.path.insert(0, str(ROOT))
-    from pages.workflow import scenario_set_file
+    from dashboard.workflow import scenario_set_file
     from simulation.model import presets
     from simulation.model.scenario import Scenario
 

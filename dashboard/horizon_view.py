@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.state import HORIZON, HORIZON_URL
+from dashboard.widgets import md
 from simulation.model import horizon
 from simulation.model.scenario import Scenario
 from simulation.reports import charts
@@ -22,7 +24,7 @@ from simulation.reports import horizon as horizon_report
 from simulation.text import money
 
 #: Session key of the choice and the query parameter that carries it (``?h=10``).
-KEY = "compare.horizon"
+KEY = HORIZON
 PARAM = "h"
 ONE, TEN = "one", "ten"
 LABELS = {ONE: "One agreement", TEN: "Ten years (2027–2036)"}
@@ -48,8 +50,8 @@ def from_url() -> None:
     """Seed the choice from ``?h=`` the first time this session sees it (a shared link)."""
     state = st.session_state
     asked = st.query_params.get(PARAM)
-    if asked is not None and state.get("_horizon_url") != asked:
-        state["_horizon_url"] = asked
+    if asked is not None and state.get(HORIZON_URL) != asked:
+        state[HORIZON_URL] = asked
         state[KEY] = TEN if asked == "10" else ONE
     state.setdefault(KEY, ONE)
 
@@ -59,10 +61,10 @@ def to_url(choice: str) -> None:
     if choice == TEN:
         if st.query_params.get(PARAM) != "10":
             st.query_params[PARAM] = "10"
-        st.session_state["_horizon_url"] = "10"
+        st.session_state[HORIZON_URL] = "10"
     elif PARAM in st.query_params:
         del st.query_params[PARAM]
-        st.session_state["_horizon_url"] = None
+        st.session_state[HORIZON_URL] = None
 
 
 def link_params() -> dict[str, str]:
@@ -210,7 +212,7 @@ def table_rows(result: horizon.HorizonResult) -> list[dict[str, object]]:
 
 
 def show(s: Scenario, chart) -> horizon.HorizonResult:
-    """The ten-year view on Compare tracks. ``chart`` is pages/common.chart (draws a figure)."""
+    """The ten-year view on Compare tracks. ``chart`` is dashboard.widgets.chart (draws a figure)."""
     hs = horizon_scenario(s)
     with st.spinner(f"Simulating {hs.trials:,} futures over ten years for every path…"):
         result = simulate_cached(s)
@@ -219,7 +221,7 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
     ren = horizon_report.renewal_index(result)
     renewal = result.years[ren] if ren is not None else None
     with st.container(key="horizon_story"):
-        st.markdown("\n\n".join(_md(t) for t in horizon_report.sentences(result)))
+        st.markdown("\n\n".join(md(t) for t in horizon_report.sentences(result)))
     st.subheader("Money kept, year by year")
     pv = st.toggle("Show present value", key="compare.horizon_pv",
                    help=f"Each year's cash discounted at {result.discount_rate:.0%} a year to the start of "
@@ -243,10 +245,10 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
     lines = ["| Path | 2027–2031 | 2032–2036 | Ten years | Present value |", "|---|---:|---:|---:|---:|"]
     for row in rows:
         if row["settled"]:
-            lines.append(f"| {_md(row['path'])} | {money(row['first_five'], signed=True)} | "
+            lines.append(f"| {md(row['path'])} | {money(row['first_five'], signed=True)} | "
                          f"{money(row['last_five'], signed=True)} | **{money(row['ten_year_net'], signed=True)}** | "
                          f"{money(row['present_value'], signed=True)} |")
-    st.markdown(_md("\n".join(lines)))
+    st.markdown(md("\n".join(lines)))
     lead_k = next((p.steps.get("reach_factor") for p in result.paths if p.path.lead), None)
     st.caption(f"{result.scenario.trials:,} simulated futures, seed {result.scenario.seed}; every path is settled "
                "on the same futures. Region spending relative to the ACO's: "
@@ -256,8 +258,3 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
                + ("The CY2027 proposal (PROPOSED) is on: 75% prior savings adjustment, ENHANCED's regional "
                   "weight at most 35%." if result.settings["psa_proposal"] else ""))
     return result
-
-
-def _md(text: str) -> str:
-    """Markdown-safe text: dollar signs escaped (not formulas)."""
-    return text.replace("$", "\\$")

@@ -5,29 +5,29 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common
+from dashboard import engine, links, state, widgets
 from simulation.model.scenario import GLIDE
 from simulation.reports import charts
 from simulation.rules.catalog import load_catalog
 from simulation.text import money, pct
 
-common.deep_link_guard()
-s = common.get_scenario()
+links.deep_link_guard()
+s = state.get_scenario()
 with st.spinner(f"Simulating {s.trials:,} futures…"):
-    result = common.simulate_cached(s)
-    by = common.by_year_cached(s)
-colors = common.colors_for(result)
-codes = common.key_codes(result)
+    result = engine.simulate_cached(s)
+    by = engine.by_year_cached(s)
+colors = widgets.colors_for(result)
+codes = widgets.key_codes(result)
 by_code = {c: k for k, c in codes.items()}
 
 st.title("Agreement period")
-st.caption(common.scenario_caption(s))
+st.caption(widgets.scenario_caption(s))
 st.markdown("How the net result builds up over the agreement: the line is the middle future, the dark "
             "band holds half of all futures and the light band 9 in 10. Costs come first (start-up and "
             "operating costs in year 1); settlements follow.")
 
 default = [by_code[c] for c in (GLIDE, "BASIC_E", "ENHANCED") if c in by_code] or list(result.keys)[:3]
-common.page_choice("agreement.tracks", list(result.keys), default)
+widgets.page_choice("agreement.tracks", list(result.keys), default)
 picked = st.multiselect("Tracks", list(result.keys), key="agreement.tracks",
                         persist_state="session", max_selections=6,
                         help="Up to six tracks, one panel each, on the same money scale.")
@@ -36,7 +36,7 @@ if not picked:
     st.stop()
 
 sj = s.model_dump_json()
-common.chart(common.figure(("fan", sj, *picked), lambda: charts.fan(by, colors, picked)), "fan")
+widgets.chart(widgets.figure(("fan", sj, *picked), lambda: charts.fan(by, colors, picked)), "fan")
 
 # ---------------------------------------------------------------- the glide path
 glide_keys = [k for k in picked if codes[k] == GLIDE]
@@ -58,7 +58,7 @@ if glide_keys:
             limit, loss = "none (one-sided)", "none"
         rows.append([str(yr), f"<b>{load_catalog().tracks[yp.code].short_label}</b>" + (" †" if yp.carried else ""),
                      pct(r.max_share_rate, 0), loss, limit])
-    common.html_table(rows, [("Year", None), ("Level in force", "The BASIC level whose rules settle this year."),
+    widgets.html_table(rows, [("Year", None), ("Level in force", "The BASIC level whose rules settle this year."),
                              ("Share of savings", "Maximum share of the savings CMS pays once they reach the minimum savings "
                                                    "rate — shared from the first dollar, not only above the MSR."),
                              ("Share of losses", "Share of the losses the ACO repays once they reach the minimum loss rate — "
@@ -70,7 +70,7 @@ if glide_keys:
 # ---------------------------------------------------------------- benchmark path
 st.subheader("Benchmark and spending per beneficiary")
 programs = {k: load_catalog().tracks[codes[k] if codes[k] != GLIDE else "BASIC_A"].program for k in picked}
-common.chart(common.figure(("benchmark", sj, *picked), lambda: charts.benchmark_path(by, programs, picked)),
+widgets.chart(widgets.figure(("benchmark", sj, *picked), lambda: charts.benchmark_path(by, programs, picked)),
              "benchmark")
 st.caption("The benchmark is what CMS expects the ACO's beneficiaries to cost; savings are the gap down to "
            "actual spending (averaged over the futures). MSSP updates the benchmark with the trend that "
@@ -84,19 +84,19 @@ d = by[by["track"].isin(picked)]
 for t in picked:
     g = d[d["track"] == t].sort_values("year")
     levels = list(dict.fromkeys(load_catalog().tracks[c].short_label for c in g["level"]))
-    rows.append(common.track_cell(t, colors.get(t, charts.NEUTRAL))
+    rows.append(widgets.track_cell(t, colors.get(t, charts.NEUTRAL))
                 + (f' <span style="font-weight:400;color:#5f6b7a">— {" → ".join(levels)}</span>'
                    if len(levels) > 1 else ""))
     for _, r in g.iterrows():
         rows.append([
             f'<span style="padding-left:19px">{r.year}{" †" if r.rules_carried else ""}</span>',
-            common.money_cell(r.expected_shared_savings), common.money_cell(-r.expected_shared_losses),
-            common.money_cell(-r.expected_costs), f"<b>{common.money_cell(r.expected_net)}</b>",
+            widgets.money_cell(r.expected_shared_savings), widgets.money_cell(-r.expected_shared_losses),
+            widgets.money_cell(-r.expected_costs), f"<b>{widgets.money_cell(r.expected_net)}</b>",
             pct(r.p_payment, 0), pct(r.p_owe_cms, 0),
-            common.money_cell(r.cum_net_mean),
-            f"{common.money_cell(r.cum_net_p5)} to {common.money_cell(r.cum_net_p95)}",
+            widgets.money_cell(r.cum_net_mean),
+            f"{widgets.money_cell(r.cum_net_p5)} to {widgets.money_cell(r.cum_net_p95)}",
         ])
-common.html_table(rows, [
+widgets.html_table(rows, [
     ("Year", None),
     ("Shared savings", "Expected shared savings CMS pays for the year."),
     ("Shared losses", "Expected shared losses the ACO repays for the year."),

@@ -8,22 +8,21 @@ import html
 import pandas as pd
 import streamlit as st
 
-from dashboard import horizon_view
-from pages import common
+from dashboard import engine, fields, horizon_view, links, state, widgets
 from simulation.model import eligibility
 from simulation.model.scenario import AcoProfile
 from simulation.reports import charts
 from simulation.reports.words import recommend
 from simulation.text import md_escape, money, pct
 
-common.deep_link_guard()
-s = common.get_scenario()
+links.deep_link_guard()
+s = state.get_scenario()
 with st.spinner(f"Simulating {s.trials:,} futures under {len(s.tracks)} tracks…"):
-    result = common.simulate_cached(s)
-    summ = common.summary_cached(s)
-    quant = common.quantiles_cached(s)
-colors = common.colors_for(result)
-codes = common.key_codes(result)
+    result = engine.simulate_cached(s)
+    summ = engine.summary_cached(s)
+    quant = engine.quantiles_cached(s)
+colors = widgets.colors_for(result)
+codes = widgets.key_codes(result)
 years = len(s.years)
 open_keys = [str(t) for t in summ.loc[summ["open"], "track"]]
 why = dict(zip(summ["track"], summ["why"], strict=True))
@@ -31,13 +30,13 @@ rec = recommend(summ, years)
 span = f"over {years} year{'s' * (years > 1)}"
 
 st.title("Compare tracks")
-st.caption(common.scenario_caption(s))
+st.caption(widgets.scenario_caption(s))
 if horizon_view.choice() == horizon_view.TEN:  # the ten-year view (dashboard/horizon_view.py)
-    horizon_view.show(s, common.chart)
+    horizon_view.show(s, widgets.chart)
     st.stop()
 
 # ---------------------------------------------------------------- what the ACO can enter, first
-CATEGORY_KEY = "_compare_revenue_category"  # (ACO inputs, the revenue-category notice) of the last view
+CATEGORY_KEY = state.REVENUE_CATEGORY  # (ACO inputs, the revenue-category notice) of the last view
 
 
 def _category_notice() -> None:
@@ -52,20 +51,20 @@ def _category_notice() -> None:
         notice = eligibility.category_change_text(AcoProfile.model_validate_json(seen[0]), aco)
     st.session_state[CATEGORY_KEY] = (aco.model_dump_json(), notice)
     if notice:
-        st.info(common.md(notice), icon=":material/swap_horiz:")
+        st.info(widgets.md(notice), icon=":material/swap_horiz:")
 
 
 _category_notice()
 if rec.track is None:
     with st.container(key="story"):  # instead of a recommendation: why the ACO cannot enter
-        st.error(common.md(rec.reason or ""), icon=":material/block:")
+        st.error(widgets.md(rec.reason or ""), icon=":material/block:")
 elif rec.closed:
     reasons: dict[str, list[str]] = {}
     for track, reason in rec.closed:
         reasons.setdefault(reason, []).append(track)
     with st.container(key="not_open"):
         st.warning("**Not open to you** (simulated as a what-if, never recommended):\n\n" + "\n".join(
-            f"- **{md_escape(', '.join(tracks))}**: {common.md(reason)}" for reason, tracks in reasons.items()),
+            f"- **{md_escape(', '.join(tracks))}**: {widgets.md(reason)}" for reason, tracks in reasons.items()),
             icon=":material/gavel:")
 
 # ---------------------------------------------------------------- the trade-off in words
@@ -102,7 +101,7 @@ def _tip(text: str, key: str) -> str:
 # ---------------------------------------------------------------- KPI cards
 def _card(row: pd.Series) -> str:
     c = colors.get(row.track, charts.NEUTRAL)
-    tip = html.escape(common.track_summary(codes[row.track]))
+    tip = html.escape(fields.track_summary(codes[row.track]))
     return f"""
 <div class="kpi" style="--track:{c}">
   <div class="name" title="{tip}">{html.escape(row.track)}</div>
@@ -111,7 +110,7 @@ def _card(row: pd.Series) -> str:
     {_tip("± " + money(row.mcse), "pm")}</div>
   <div class="row">{_tip("Owe CMS", "owe")}: <b>{pct(row.p_owe_cms, 0)}</b> of futures</div>
   <div class="row">{_tip("Any payment", "pay")}: <b>{pct(row.p_any_payment, 0)}</b></div>
-  <div class="row">{_tip("5th–95th", "range")}: {common.money_cell(row.p5)} to {common.money_cell(row.p95)}</div>
+  <div class="row">{_tip("5th–95th", "range")}: {widgets.money_cell(row.p5)} to {widgets.money_cell(row.p95)}</div>
 </div>"""
 
 
@@ -129,29 +128,29 @@ st.caption(
     "between them are policy, not luck."
 )
 with st.expander("What the cards show", icon=":material/help:"):  # the tooltips, for touch and keyboard
-    st.markdown(common.md("\n".join(f"- **{name}**: {TIPS[k]}" for name, k in CARD_TERMS)
+    st.markdown(widgets.md("\n".join(f"- **{name}**: {TIPS[k]}" for name, k in CARD_TERMS)
                           + "\n- **Track name**: hover it, or see the table below, for the track's terms."))
 
 # ---------------------------------------------------------------- risk and return
 st.subheader("Risk and return")
 # one widget kind (button groups) on the home page: each kind is a script the browser must load
 left, right = st.columns(2, vertical_alignment="bottom")
-common.page_choice("compare.downside", ["p5", "es5"], "p5")
+widgets.page_choice("compare.downside", ["p5", "es5"], "p5")
 downside = left.segmented_control(
     "Downside measure", ["p5", "es5"], key="compare.downside", persist_state="session", required=True,
     format_func={"p5": "Bad case (5th percentile)", "es5": "Worst 1 in 20, averaged"}.get,
     help="5th percentile: 1 in 20 futures end below it. 'Worst 1 in 20, averaged' (expected "
          "shortfall) is the average of those worst futures, so it also counts how bad they get.")
-common.page_choice("compare.scale", ["focus", "all"], "focus")
+widgets.page_choice("compare.scale", ["focus", "all"], "focus")
 focus = right.segmented_control(
     "Scale", ["focus", "all"], key="compare.scale", persist_state="session", required=True,
     format_func={"focus": "Zoom on the leaders", "all": "Every track to scale"}.get,
     help="Zoomed, tracks far below the rest are pinned to the chart's edge and their values listed under "
          "the chart, so the close contenders stay readable.") == "focus"
 sj = s.model_dump_json()
-fig = common.figure(("risk_return", sj, downside, focus),
+fig = widgets.figure(("risk_return", sj, downside, focus),
                     lambda: charts.risk_return(summ, colors, downside=downside, focus=focus))
-common.chart(fig, "risk_return")
+widgets.chart(fig, "risk_return")
 off = (fig.layout.meta or {}).get("off_chart", [])
 st.caption("Up = more money on average; right = a milder bad case. The best tracks sit high and to the "
            "right; a track both lower and further left than another is dominated."
@@ -170,20 +169,20 @@ for _, r in pd.concat([ranked[ranked["open"]], ranked[~ranked["open"]]]).iterrow
     if not r["open"] and r.track == ranked[~ranked["open"]].iloc[0].track:
         rows.append(f"Not open to you in {s.years[0]} — simulated as a what-if, never recommended")
     rows.append([
-        common.track_cell(r.track, colors.get(r.track, charts.NEUTRAL), common.track_summary(codes[r.track]))
+        widgets.track_cell(r.track, colors.get(r.track, charts.NEUTRAL), fields.track_summary(codes[r.track]))
         + ("" if r["open"] else '<br><span class="notopen" style="color:#5f6b7a;font-size:0.8rem">Not open to you: '
            + html.escape(str(why[r.track])) + "</span>"),
-        f"<b>{common.money_cell(r.expected_net)}</b>", money(r.mcse), pct(r.p_owe_cms, 0),
-        pct(r.p_any_payment, 0), pct(r.p_net_loss, 0), common.money_cell(r.p5), common.money_cell(r.p95),
+        f"<b>{widgets.money_cell(r.expected_net)}</b>", money(r.mcse), pct(r.p_owe_cms, 0),
+        pct(r.p_any_payment, 0), pct(r.p_net_loss, 0), widgets.money_cell(r.p5), widgets.money_cell(r.p95),
         "no fixed limit" if pd.isna(limit) else money(limit),
     ])
-common.html_table(rows, headers)
+widgets.html_table(rows, headers)
 
 # ---------------------------------------------------------------- distributions
 st.subheader("The spread of results")
 featured = ([k for k, c in codes.items() if c in charts.FEATURED and k in open_keys] or open_keys[:6]
             or list(result.keys)[:6])
-common.page_choice("compare.tracks", list(result.keys), featured)
+widgets.page_choice("compare.tracks", list(result.keys), featured)
 picked = st.pills(
     "Tracks in these charts", list(result.keys), selection_mode="multi", key="compare.tracks",
     persist_state="session",
@@ -193,26 +192,26 @@ order = [k for k in ranked["track"] if k in picked]
 if not order:
     st.info("Pick at least one track.")
 else:
-    common.page_choice("compare.view", ["spread", "chance"], "spread")
+    widgets.page_choice("compare.view", ["spread", "chance"], "spread")
     view = st.segmented_control(
         "View", ["spread", "chance"], key="compare.view", persist_state="session",
         required=True, label_visibility="collapsed",
         format_func={"spread": "How results spread", "chance": "Chance of ending ahead"}.get)
     if view == "chance":
-        common.chart(common.figure(("exceedance", sj, *order), lambda: charts.exceedance(quant, colors, order)),
+        widgets.chart(widgets.figure(("exceedance", sj, *order), lambda: charts.exceedance(quant, colors, order)),
                      "exceedance")
         st.caption("Read up from a dollar amount: the height of a line is the chance of ending the agreement "
                    "at least that far ahead. Where lines cross, one track is likelier to do well and the "
                    "other likelier to do very well.")
     else:
-        common.chart(common.figure(("distribution", sj, *order),
+        widgets.chart(widgets.figure(("distribution", sj, *order),
                                    lambda: charts.distribution(quant, summ, colors, tracks=order)), "distribution")
         st.caption("Each shape shows how the net result spreads over the simulated futures (the middle 98%); "
                    "the white box holds the middle half and the diamond is the average. A spike is many "
                    "futures ending on the same amount — often 'no payment: the costs alone'.")
 
 # ---------------------------------------------------------------- notes
-notes = common.notes_by_text(result)
+notes = widgets.notes_by_text(result)
 for text, keys, whatif in notes:
     if not whatif:
         st.warning(f"**{', '.join(keys)}**: {text}", icon=":material/gavel:")

@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import horizon_view
-from pages import common
+from dashboard import engine, fields, horizon_view, links, state, widgets
 from simulation.model import asymmetry, horizon
 from simulation.reports import charts
 from simulation.reports import horizon as horizon_report
 from simulation.text import pct
 
-common.deep_link_guard()
-s = common.get_scenario()
-result = common.simulate_cached(s)
-summ = common.summary_cached(s)
-colors = common.colors_for(result)
-codes = common.key_codes(result)
+links.deep_link_guard()
+s = state.get_scenario()
+result = engine.simulate_cached(s)
+summ = engine.summary_cached(s)
+colors = widgets.colors_for(result)
+codes = widgets.key_codes(result)
 by_code = {c: k for k, c in codes.items()}
 keys = list(result.keys)
 
 st.title("What drives the result")
-st.caption(common.scenario_caption(s))
+st.caption(widgets.scenario_caption(s))
 st.markdown("Which assumptions move the expected result most, and how much true savings each track needs. "
             "Every variation reruns the simulation on the **same seed**, so the changes come from the "
             "assumption, not from luck. These analyses rerun the engine many times, so they use fewer "
@@ -30,43 +29,43 @@ st.markdown("Which assumptions move the expected result most, and how much true 
 
 best = summ.sort_values("expected_net", ascending=False).iloc[0]["track"]
 default = by_code.get("ENHANCED", best)
-common.page_choice("drivers.track", keys, default)
+widgets.page_choice("drivers.track", keys, default)
 track = st.selectbox("Track", keys, key="drivers.track", persist_state="session",
                      help="The tornado and the heatmap show this track's expected net over the agreement.")
 
 # ---------------------------------------------------------------- tornado
 st.subheader(f"Which assumptions matter most for {track}")
 with st.spinner("Rerunning the simulation with each assumption set low and high…"):
-    tdf = common.tornado_cached(s, track)
+    tdf = engine.tornado_cached(s, track)
 fixed = tdf[tdf["low_value"] == tdf["high_value"]]["label"].tolist()
-common.chart(charts.tornado(tdf[tdf["low_value"] != tdf["high_value"]]), "tornado")
-n_t = common._few(s, common.TORNADO_TRIALS)
+widgets.chart(charts.tornado(tdf[tdf["low_value"] != tdf["high_value"]]), "tornado")
+n_t = engine.few_trials(s, engine.TORNADO_TRIALS)
 st.caption(f"Each pair of bars: the expected net when one assumption is set to the value shown (lighter: low, "
            f"darker: high) and all others stay as in the sidebar. Longest bars first. {n_t:,} futures per run, "
            f"seed {s.seed}." + (f" Not shown: {', '.join(fixed)} (its swing rule leaves the current value unchanged)." if fixed else ""))
 note = asymmetry.uncertainty_note(tdf, track, result.plans[keys.index(track)][0].rules)
 if note:
-    st.info(common.md(note), icon=":material/balance:")
+    st.info(widgets.md(note), icon=":material/balance:")
 
 # ---------------------------------------------------------------- heatmap
 st.subheader("Two assumptions at once")
-options = list(common.GRID_INPUTS)
-names = {p: common.label(common.ALL_INPUTS[p]) for p in options}
+options = list(engine.GRID_INPUTS)
+names = {p: fields.label(fields.ALL_INPUTS[p]) for p in options}
 c1, c2 = st.columns(2)
-common.page_choice("drivers.x", options, "performance.savings_effect")
+widgets.page_choice("drivers.x", options, "performance.savings_effect")
 x = c1.selectbox("Across", options, format_func=names.get, key="drivers.x", persist_state="session")
 y_options = [p for p in options if p != x]
 y_default = "performance.quality_mean" if x != "performance.quality_mean" else "performance.savings_effect"
-common.page_choice("drivers.y", y_options, y_default)
+widgets.page_choice("drivers.y", y_options, y_default)
 y = c2.selectbox("Down", y_options, format_func=names.get, key="drivers.y", persist_state="session")
 with st.spinner("Simulating every cell of the grid…"):
-    g = common.grid_cached(s, track, x, y)
-xi, yi = common.ALL_INPUTS[x], common.ALL_INPUTS[y]
+    g = engine.grid_cached(s, track, x, y)
+xi, yi = fields.ALL_INPUTS[x], fields.ALL_INPUTS[y]
 fig = charts.heatmap(
     g[g["track"] == track], {v: xi.text(v) for v in g["x"].unique()}, {v: yi.text(v) for v in g["y"].unique()},
-    x_title=names[x], y_title=names[y], current=(common._get(s, x), common._get(s, y)))
-common.chart(fig, "heatmap")
-n_g = common._few(s, common.GRID_TRIALS)
+    x_title=names[x], y_title=names[y], current=(fields.get_path(s, x), fields.get_path(s, y)))
+widgets.chart(fig, "heatmap")
+n_g = engine.few_trials(s, engine.GRID_TRIALS)
 st.caption(f"Expected net of {track} over the agreement for each pair of values (green: the ACO comes out "
            f"ahead on average; orange: behind). {n_g:,} futures per cell, seed {s.seed}.")
 
@@ -77,7 +76,7 @@ enh, bas_e = by_code.get("ENHANCED"), by_code.get("BASIC_E")
 if enh and bas_e:
     pairs.append((enh, bas_e))
 with st.spinner("Finding each track's break-even point (root finding on the same futures)…"):
-    be = common.break_even_cached(s, pairs)
+    be = engine.break_even_cached(s, pairs)
 effect = s.performance.savings_effect
 lo, hi = be.attrs.get("lo", -0.05), be.attrs.get("hi", 0.15)
 
@@ -109,11 +108,11 @@ for _, r in solo.iterrows():
         need, verdict = f"below {pct(lo, 0)}", f'<span style="color:{charts.SAVINGS}">ahead at any effect</span>'
     else:
         need, verdict = f"above {pct(hi, 0)}", f'<span style="color:{charts.LOSS}">out of reach</span>'
-    rows.append([common.track_cell(r.track, colors.get(r.track, charts.NEUTRAL),
-                                   common.track_summary(codes[r.track])), need, verdict])
+    rows.append([widgets.track_cell(r.track, colors.get(r.track, charts.NEUTRAL),
+                                   fields.track_summary(codes[r.track])), need, verdict])
 left, right = st.columns([1, 1])
 with left:
-    common.html_table(rows, [
+    widgets.html_table(rows, [
         ("Track", None),
         ("Break-even effect", "The true savings effect (share of the benchmark the ACO truly saves, once "
                               "ramped up) at which the track's expected net over the agreement, after the "
@@ -121,8 +120,8 @@ with left:
         ("Your margin", f"Your assumed effect ({pct(effect, 2)}, set in the sidebar) minus the break-even effect."),
     ])
 with right:
-    common.chart(charts.break_even_chart(solo, colors, effect), "break_even")
-n_b = common._few(s, common.BREAK_EVEN_TRIALS)
+    widgets.chart(charts.break_even_chart(solo, colors, effect), "break_even")
+n_b = engine.few_trials(s, engine.BREAK_EVEN_TRIALS)
 st.caption(f"Found with scipy's Brent root finder on the same {n_b:,} futures (seed {s.seed}) for every value "
            f"tried, between {pct(lo, 0)} and {pct(hi, 0)}. Every other assumption stays as in the sidebar, "
            "including the uncertainty of the effect.")
@@ -134,22 +133,22 @@ st.markdown("The same questions over ten years: MSSP's first agreement and its 2
             "tracks). Measured in present value.")
 names = [p.name for p in horizon.default_paths()]
 h1, h2 = st.columns(2)
-common.page_choice("drivers.h_a", names, "LEAD Global" if "LEAD Global" in names else names[0])
+widgets.page_choice("drivers.h_a", names, "LEAD Global" if "LEAD Global" in names else names[0])
 a = h1.selectbox("Path", names, key="drivers.h_a", persist_state="session")
 others = [n for n in names if n != a]
-common.page_choice("drivers.h_b", others, "ENHANCED → ENHANCED" if "ENHANCED → ENHANCED" in others else others[0])
+widgets.page_choice("drivers.h_b", others, "ENHANCED → ENHANCED" if "ENHANCED → ENHANCED" in others else others[0])
 b = h2.selectbox("Against", others, key="drivers.h_b", persist_state="session")
 with st.spinner("Finding the ten-year break-even (same futures for every value tried)…"):
     hbe = horizon_view.break_even_cached(s, a, b)
-st.markdown(common.md(horizon_report.break_even_sentence(hbe))
+st.markdown(widgets.md(horizon_report.break_even_sentence(hbe))
             + (f" You assume {pct(effect, 2)}." if hbe["status"] == "crosses" else ""))
 with st.spinner("Rerunning ten years with each assumption set low and high…"):
     htd = horizon_view.tornado_cached(s, a)
-htd["low_text"] = [common.ALL_INPUTS[p].text(v) if p in common.ALL_INPUTS else f"{v:g}"
+htd["low_text"] = [fields.ALL_INPUTS[p].text(v) if p in fields.ALL_INPUTS else f"{v:g}"
                    for p, v in zip(htd["input"], htd["low_value"], strict=True)]
-htd["high_text"] = [common.ALL_INPUTS[p].text(v) if p in common.ALL_INPUTS else f"{v:g}"
+htd["high_text"] = [fields.ALL_INPUTS[p].text(v) if p in fields.ALL_INPUTS else f"{v:g}"
                     for p, v in zip(htd["input"], htd["high_value"], strict=True)]
-common.chart(charts.tornado(htd[htd["low_value"] != htd["high_value"]], base_label="Ten-year present value"),
+widgets.chart(charts.tornado(htd[htd["low_value"] != htd["high_value"]], base_label="Ten-year present value"),
              "tornado_ten_years")
 st.caption(f"{a}: each assumption set low and high, the others as in the sidebar; ten-year present value at "
            f"the default discount rate. {hbe['trials']:,} futures per run, seed {s.seed}.")

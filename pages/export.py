@@ -8,18 +8,18 @@ import math
 
 import streamlit as st
 
-from pages import common, workflow
+from dashboard import engine, links, state, widgets, workflow
 from simulation.reports import documents as reports
 
-common.deep_link_guard()
-s = common.get_scenario()
+links.deep_link_guard()
+s = state.get_scenario()
 with st.spinner(f"Simulating {s.trials:,} futures…"):
-    result = common.simulate_cached(s)
-    summary = common.summary_cached(s)
-    by_year = common.by_year_cached(s)
+    result = engine.simulate_cached(s)
+    summary = engine.summary_cached(s)
+    by_year = engine.by_year_cached(s)
 
 st.title("Export")
-st.caption(common.scenario_caption(s))
+st.caption(widgets.scenario_caption(s))
 st.markdown("Leave the numbers behind: tables for the analysts, a deck for the board, a report to "
             "forward. Every file states where its numbers come from, so anyone can reproduce them.")
 
@@ -33,11 +33,11 @@ with left:
 with right:
     st.markdown("**The recommendation** (as the deck and the reports word it)")
     with st.container(key="story"):
-        st.markdown(common.md(text))
+        st.markdown(widgets.md(text))
 
 # ---------------------------------------------------------------- tables and the HTML report
 st.subheader("Tables and report")
-comparison = st.session_state.get(workflow.COMPARISON_KEY)
+comparison = st.session_state.get(state.COMPARISON)
 files = workflow.export_files(result, summary, by_year, comparison, text)
 # two buttons a row, so that each label fits on one line at 1280 px
 cols = [c for _ in range(math.ceil(len(files) / 2)) for c in st.columns(2)]
@@ -56,12 +56,12 @@ st.markdown("The key charts — range of outcomes, average against the bad case,
             "an appendix; speaker notes on each slide) and a PDF report laid out for print. "
             "Any chart on the other pages also saves as a PNG, with the same provenance footer, from the "
             "**Save as PNG** button under it.")
-ready = st.session_state.get("export.ready") == s.model_dump_json()
+ready = st.session_state.get(state.EXPORT_READY) == s.model_dump_json()
 if not ready and st.button("Prepare the charts, deck and PDF", type="primary", icon=":material/slideshow:",
                            key="export.prepare", help="Takes 10–20 seconds the first time for a scenario."):
     with st.spinner("Drawing the charts and printing the PDF (10–20 s)…"):
         workflow.chart_pack(s, comparison)
-    st.session_state["export.ready"] = s.model_dump_json()
+    st.session_state[state.EXPORT_READY] = s.model_dump_json()
     st.rerun()
 if ready:
     pack = workflow.chart_pack(s, comparison)

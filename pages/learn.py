@@ -1,7 +1,7 @@
 """Learn (for students): what an ACO is and why it exists, a glossary of every term the app
 uses, and review questions - each idea with a link that shows it in the simulator.
 
-The content is data (data/learn/*.yaml), loaded by :mod:`pages.learn_content`; this page
+The content is data (data/learn/*.yaml), loaded by :mod:`dashboard.learn`; this page
 only lays it out.
 """
 
@@ -17,8 +17,8 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:  # when this file is run on its own (tests, screenshots)
     sys.path.insert(0, _ROOT)
 
-from pages import learn_content as lc  # noqa: E402
-from pages.common import deep_link_guard  # noqa: E402
+from dashboard import learn as lc  # noqa: E402
+from dashboard.links import deep_link_guard  # noqa: E402
 
 CATEGORY_ORDER = ("The program", "Money: the settlement", "Quality", "Tracks and models",
                   "Your ACO (scenario inputs)", "Simulation and results")
@@ -45,7 +45,7 @@ def _see_it_buttons(ids: tuple[str, ...], where: str) -> None:
                                  f"{lc.PAGES[item.page]}.")
         if not available:
             help_text = f"The {lc.PAGES[item.page]} page is not in this version of the app yet."
-        if col.button(item.label, key=f"see_{where}_{item.id}", help=help_text,
+        if col.button(item.label, key=f"learn.see.{where}.{item.id}", help=help_text,
                       disabled=not available, width="stretch"):
             message = lc.open_see_it(item)
             if message:
@@ -60,13 +60,13 @@ def _lessons() -> None:
         st.subheader(lesson.title, anchor=lc.slug(lesson.title))
         st.markdown(lesson.body)
         _key_terms(lesson.terms)
-        _see_it_buttons(lesson.see_it, f"lesson_{lesson.id}")
+        _see_it_buttons(lesson.see_it, f"lesson.{lesson.id}")
         st.divider()
 
 
 def _glossary() -> None:
     default = st.query_params.get("term", "")
-    query = st.text_input("Find a term", value=default, key="learn_glossary_query",
+    query = st.text_input("Find a term", value=default, key="learn.glossary_query",
                           placeholder="e.g. MSR, loss limit, 5th percentile",
                           help="Searches the terms, their other names and their definitions.")
     entries = [e for e in lc.glossary() if not query or e.matches(query)]
@@ -100,12 +100,12 @@ def _questions() -> None:
         "in the simulator.")
     for i, q in enumerate(lc.questions(), 1):
         st.markdown(f"**{i}. {q.question}**")
-        answer = st.expander("Show the answer", key=f"answer_{q.id}", on_change="rerun")
+        answer = st.expander("Show the answer", key=f"learn.answer.{q.id}", on_change="rerun")
         if answer.open is not False:  # the answer is written when opened
             with answer:
                 st.markdown(q.answer)
                 _key_terms(q.terms)
-                _see_it_buttons(q.see_it, f"question_{q.id}")
+                _see_it_buttons(q.see_it, f"question.{q.id}")
 
 
 def main() -> None:

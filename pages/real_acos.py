@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import common, workflow
+from dashboard import fields, links, state, widgets
 from simulation import __version__
 from simulation.cms import acos as realdata
 from simulation.model.scenario import ScenarioError
@@ -19,16 +19,16 @@ from simulation.reports import charts
 from simulation.rules.catalog import load_catalog
 from simulation.text import pct
 
-common.deep_link_guard()
+links.deep_link_guard()
 
-SHARED = common.ROOT.parent / "shared" / "data"
+SHARED = links.ROOT.parent / "shared" / "data"
 DEFAULT_FOLDER = "../shared/data" if SHARED.is_dir() else ""
 NAVY = "#1f4e79"
 
 
 def _folder(text: str) -> Path:
     path = Path(text).expanduser()
-    return path if path.is_absolute() else (common.ROOT / path).resolve()
+    return path if path.is_absolute() else (links.ROOT / path).resolve()
 
 
 def _track(code: object) -> str:
@@ -109,7 +109,7 @@ if found.empty:
     st.stop()
 labels = {r.aco_id: (f"{r.aco_name} ({r.aco_id}) · PY{r.first_year}–PY{r.latest_year} · {_track(r.track)} · "
                      f"{int(r.n_ab):,} beneficiaries") for r in found.itertuples()}
-common.page_choice("real.aco", list(labels), next(iter(labels)))
+widgets.page_choice("real.aco", list(labels), next(iter(labels)))
 aco_id = st.selectbox(f"{len(found)} match{'es' * (len(found) != 1)}", list(labels), key="real.aco",
                       format_func=labels.get)
 
@@ -132,8 +132,8 @@ with left:
         rows.append([f"{int(r.performance_year)}" + (" *" if short else ""), html.escape(_track(r.track)),
                      f"{int(r.n_ab):,}", pct(r.sav_rate, 1),
                      "–" if pd.isna(r.qual_score) else f"{r.qual_score:.2f}",
-                     common.money_cell(None if pd.isna(r.earned_save_loss) else float(r.earned_save_loss))])
-    common.html_table(rows, [("Year", None), ("Track", None), ("Size", "Assigned beneficiaries."),
+                     widgets.money_cell(None if pd.isna(r.earned_save_loss) else float(r.earned_save_loss))])
+    widgets.html_table(rows, [("Year", None), ("Track", None), ("Size", "Assigned beneficiaries."),
                              ("Savings rate", "Benchmark minus spending, as a share of the benchmark."),
                              ("Quality", "Quality score (0–1) where published."),
                              ("Earned", "Shared savings paid (+) or shared losses owed (−).")], left=2)
@@ -142,14 +142,14 @@ with left:
 with right:
     st.markdown("**Where its savings rate sat among all ACOs**")
     years = history["performance_year"]
-    common.chart(position_chart(history, dist, name), "real_position",
+    widgets.chart(position_chart(history, dist, name), "real_position",
                  provenance=f"{name} · CMS Shared Savings Program results PY{years.min()}–PY{years.max()} · "
                             f"acosim {__version__} · {date.today().isoformat()}")
     st.caption("CMS's savings rate: the benchmark minus spending, as a share of the benchmark. Bands: the "
                "middle half and 9 in 10 of all ACOs that year; hover a point for its percentile.")
 
 st.subheader("Start a scenario from this ACO")
-base = common.get_scenario()
+base = state.get_scenario()
 try:
     items = realdata.prefill(history, base)
 except realdata.RealDataError as exc:
@@ -160,11 +160,11 @@ for item in items:
     if item.path == "tracks":
         value = f"{item.value[0].key} first, then the sidebar's other {len(item.value) - 1}"
     else:
-        value = workflow.field_text(item.path, item.value)
-    rows.append([f'<span class="wrap">{html.escape(workflow.field_label(item.path))}</span>',
+        value = fields.field_text(item.path, item.value)
+    rows.append([f'<span class="wrap">{html.escape(fields.field_label(item.path))}</span>',
                  f'<b class="wrap">{html.escape(value)}</b>',
                  f'<span class="src">{html.escape(item.reason)}</span>'])
-common.html_table(rows, [("Input", None), ("Value", None), ("Where it comes from", None)], left=3)
+widgets.html_table(rows, [("Input", None), ("Value", None), ("Where it comes from", None)], left=3)
 st.caption("The uncertainty of the savings effect combines the ACO's own history with the calibrated model: "
            "how far its true effect can move is the larger of its own published rates' spread across all its "
            "years and the drift of a typical ACO's true effect in a year (fitted on CMS results, "
@@ -179,7 +179,7 @@ if st.button("Start a scenario from this ACO", type="primary", icon=":material/r
         problems = getattr(exc, "problems", None) or [str(exc)]
         st.error("The scenario could not be made from this ACO: " + "; ".join(problems))
     else:
-        common.set_scenario(scenario)
-        common.notify("success", f"Started a scenario from {name}'s published results: "
+        state.set_scenario(scenario)
+        state.notify("success", f"Started a scenario from {name}'s published results: "
                                  f"{len(items)} inputs pre-filled (see Real ACOs for their sources).", scenario)
         st.switch_page("pages/compare.py")

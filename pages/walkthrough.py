@@ -21,26 +21,28 @@ if _ROOT not in sys.path:  # when this file is run on its own (tests, screenshot
 
 import numpy as np  # noqa: E402
 
-from pages import learn_content as lc  # noqa: E402
-from pages.common import deep_link_guard, get_scenario, simulate_cached  # noqa: E402
+from dashboard import learn as lc  # noqa: E402
+from dashboard.engine import simulate_cached  # noqa: E402
+from dashboard.links import deep_link_guard  # noqa: E402
+from dashboard.state import get_scenario  # noqa: E402
 from simulation.learn import walkthrough as wt  # noqa: E402
 from simulation.model.scenario import track_sequence  # noqa: E402
 from simulation.rules.catalog import load_catalog  # noqa: E402
 from simulation.rules.settlement import is_higher_spending  # noqa: E402
 from simulation.text import md_escape, money, pct  # noqa: E402
 
-STATE = "wt_state"  # persistent (non-widget) state: survives visits to other pages
+STATE = "walkthrough.state"  # persistent (non-widget) state: survives visits to other pages
 OWN = "own"
 OUTCOME_LABELS = {**{k: v[1] for k, v in wt.OUTCOMES.items()}, OWN: "My own numbers"}
 
 #: Widget keys of the inputs, and the WalkInputs field each edits.
 W = {
-    "benchmark": "wt_benchmark", "expenditure": "wt_expenditure", "rate": "wt_rate",
-    "beneficiaries": "wt_beneficiaries", "quality_score": "wt_quality", "qps_met": "wt_qps",
-    "alt_qps_met": "wt_alt", "msr": "wt_msr", "participant_revenue": "wt_revenue",
-    "low_revenue": "wt_low", "agreement_start_year": "wt_start", "agreement_year": "wt_ayear",
-    "first_year_reporting": "wt_first", "benchmark_two_way": "wt_two_way", "euc_share": "wt_euc",
-    "savings_cap": "wt_ngcap", "benchmark_discount": "wt_ngdisc", "higher_spending": "wt_higher",
+    "benchmark": "walkthrough.benchmark", "expenditure": "walkthrough.expenditure", "rate": "walkthrough.rate",
+    "beneficiaries": "walkthrough.beneficiaries", "quality_score": "walkthrough.quality", "qps_met": "walkthrough.qps",
+    "alt_qps_met": "walkthrough.alt", "msr": "walkthrough.msr", "participant_revenue": "walkthrough.revenue",
+    "low_revenue": "walkthrough.low", "agreement_start_year": "walkthrough.start", "agreement_year": "walkthrough.ayear",
+    "first_year_reporting": "walkthrough.first", "benchmark_two_way": "walkthrough.two_way", "euc_share": "walkthrough.euc",
+    "savings_cap": "walkthrough.ngcap", "benchmark_discount": "walkthrough.ngdisc", "higher_spending": "walkthrough.higher",
 }
 
 
@@ -130,19 +132,19 @@ def _msr_code(msr: float | None) -> str:
 def _load_outcome() -> None:
     """Load the chosen simulated outcome of the chosen track into the inputs."""
     state = st.session_state[STATE]
-    name = st.session_state.get("wt_outcome", state["outcome"])
+    name = st.session_state.get("walkthrough.outcome", state["outcome"])
     state["outcome"] = name
     state["scenario"] = _scenario_signature()
     if name == OWN:
         return
-    track = st.session_state.get("wt_track", state["track"])
+    track = st.session_state.get("walkthrough.track", state["track"])
     try:
         outcomes, note = _outcomes(track)
     except Exception as exc:  # the scenario cannot be simulated: keep the numbers, say why
         state["source"] = {"error": f"The current scenario could not be simulated ({exc}); "
                                     "showing your own numbers instead."}
         state["outcome"] = OWN
-        st.session_state["wt_outcome"] = OWN
+        st.session_state["walkthrough.outcome"] = OWN
         return
     chosen = outcomes[name]
     state["source"] = {"outcome": chosen, "note": note}
@@ -161,7 +163,7 @@ def _init_state() -> None:
         "inputs": dataclasses.asdict(_fallback_inputs()), "spend_mode": "dollars",
         "source": {}, "scenario": None, "last": None, "prev": None,
     }
-    st.session_state["wt_outcome"] = "median"
+    st.session_state["walkthrough.outcome"] = "median"
     _load_outcome()
 
 
@@ -182,7 +184,7 @@ def _apply_preset() -> None:
     state.update(track=track, year=year, outcome=OWN, scenario=_scenario_signature(),
                  source={"example": item.label.removeprefix("Walk it: "), "help": item.help},
                  last=None, prev=None)  # a fresh example: nothing to compare it with
-    st.session_state.update({"wt_track": track, "wt_year": year, "wt_outcome": OWN})
+    st.session_state.update({"walkthrough.track": track, "walkthrough.year": year, "walkthrough.outcome": OWN})
     _put_inputs(inputs)
 
 
@@ -194,8 +196,8 @@ def _sync_widgets() -> None:
     for name, value in _widget_values(inputs).items():
         if name not in st.session_state:
             st.session_state[name] = value
-    for key, value in (("wt_track", state["track"]), ("wt_year", state["year"]),
-                       ("wt_outcome", state["outcome"]), ("wt_spend_mode", state["spend_mode"])):
+    for key, value in (("walkthrough.track", state["track"]), ("walkthrough.year", state["year"]),
+                       ("walkthrough.outcome", state["outcome"]), ("walkthrough.spend_mode", state["spend_mode"])):
         if key not in st.session_state:
             st.session_state[key] = value
 
@@ -205,9 +207,9 @@ def _sync_widgets() -> None:
 
 def _on_track() -> None:
     state = st.session_state[STATE]
-    state["track"] = st.session_state["wt_track"]
-    st.session_state["wt_year"] = _clamp_year(state["track"], st.session_state["wt_year"])
-    state["year"] = st.session_state["wt_year"]
+    state["track"] = st.session_state["walkthrough.track"]
+    st.session_state["walkthrough.year"] = _clamp_year(state["track"], st.session_state["walkthrough.year"])
+    state["year"] = st.session_state["walkthrough.year"]
     if state["outcome"] != OWN:
         _load_outcome()
 
@@ -218,14 +220,14 @@ def _on_outcome() -> None:
 
 def _on_edit() -> None:
     """Any number edited by hand: these are now the student's own numbers."""
-    st.session_state["wt_outcome"] = OWN
+    st.session_state["walkthrough.outcome"] = OWN
     st.session_state[STATE]["outcome"] = OWN
 
 
 def _on_spend_mode() -> None:
     """Switching between dollars and a savings rate: fill the newly shown field."""
     state = st.session_state[STATE]
-    state["spend_mode"] = st.session_state["wt_spend_mode"]
+    state["spend_mode"] = st.session_state["walkthrough.spend_mode"]
     inputs = wt.WalkInputs(**state["inputs"])
     st.session_state[W["expenditure"]] = float(inputs.expenditure)
     st.session_state[W["rate"]] = round(100.0 * inputs.savings_rate, 3)
@@ -291,7 +293,7 @@ def _inputs_form(rules, problems: list[wt.Problem]) -> wt.WalkInputs:
                     step=100.0, format="%.0f", key=W["benchmark"],
                     help=lc.define("Benchmark"), **edit)
     _field_messages(problems, "benchmark")
-    mode = st.radio("Enter spending as", ["dollars", "rate"], key="wt_spend_mode",
+    mode = st.radio("Enter spending as", ["dollars", "rate"], key="walkthrough.spend_mode",
                     horizontal=True, on_change=_on_spend_mode,
                     format_func={"dollars": "$ per beneficiary",
                                  "rate": "% below the benchmark"}.get,
@@ -519,15 +521,15 @@ def main() -> None:
     cat = _catalog()
     codes = list(cat.tracks)
     c1, c2, c3 = st.columns([3, 2, 4])
-    track = c1.selectbox("Track", codes, key="wt_track", on_change=_on_track,
+    track = c1.selectbox("Track", codes, key="walkthrough.track", on_change=_on_track,
                          format_func=lambda c: cat.tracks[c].label,
                          help=lc.define("Risk track"))
     years = list(cat.tracks[track].years)
-    if st.session_state.get("wt_year") not in years:
-        st.session_state["wt_year"] = _clamp_year(track, st.session_state.get("wt_year", years[-1]))
-    year = c2.selectbox("Performance year", years, key="wt_year",
+    if st.session_state.get("walkthrough.year") not in years:
+        st.session_state["walkthrough.year"] = _clamp_year(track, st.session_state.get("walkthrough.year", years[-1]))
+    year = c2.selectbox("Performance year", years, key="walkthrough.year",
                         help=lc.define("Performance year"))
-    c3.selectbox("Start from", list(OUTCOME_LABELS), key="wt_outcome",
+    c3.selectbox("Start from", list(OUTCOME_LABELS), key="walkthrough.outcome",
                  format_func=OUTCOME_LABELS.get, on_change=_on_outcome,
                  help="A year from the simulation of your current scenario - the "
                       "10th, 50th or 90th percentile of what this track earned - or "
@@ -566,7 +568,7 @@ def main() -> None:
                   if prev and abs(result.final - prev["final"]) >= 0.005 else None,
                   help=lc.define("Settlement"))
         st.markdown(_headline(result.final))
-        st.plotly_chart(wt.waterfall_figure(result.steps), key="wt_waterfall",
+        st.plotly_chart(wt.waterfall_figure(result.steps), key="walkthrough.waterfall",
                         config={"displayModeBar": False})
         st.caption("Read from the top. Green helps the ACO (savings it keeps), orange-red costs "
                    "it (money CMS keeps or collects), grey is the benchmark and spending.")
@@ -580,7 +582,7 @@ def _renewal_section() -> None:
     """An MSSP renewal year of one simulated future of the ten-year horizon, step by step
     (simulation.learn.walkthrough.renewal_walk): the rebuilt benchmark, then the settlement."""
     from dashboard import horizon_view
-    from pages.common import md
+    from dashboard.widgets import md
     from simulation.reports import horizon as horizon_report
 
     st.divider()
@@ -591,14 +593,14 @@ def _renewal_section() -> None:
     result = horizon_view.simulate_cached(get_scenario())
     mssp = [k for k, p in enumerate(result.paths) if not p.path.lead]
     c1, c2, c3 = st.columns(3)
-    k = c1.selectbox("Path", mssp, format_func=lambda i: result.paths[i].path.name, key="wt_renewal_path")
+    k = c1.selectbox("Path", mssp, format_func=lambda i: result.paths[i].path.name, key="walkthrough.renewal_path")
     n_ap = horizon_report.renewal_index(result)
     if n_ap is None:
         return
     t = c2.selectbox("Year", list(range(n_ap, len(result.years))), format_func=lambda i: str(result.years[i]),
-                     key="wt_renewal_year")
+                     key="walkthrough.renewal_year")
     outcomes = list(wt.OUTCOMES)
-    which = c3.selectbox("Future", outcomes, format_func=lambda o: wt.OUTCOMES[o][1], key="wt_renewal_outcome",
+    which = c3.selectbox("Future", outcomes, format_func=lambda o: wt.OUTCOMES[o][1], key="walkthrough.renewal_outcome",
                          index=outcomes.index("median") if "median" in outcomes else 0)
     earned = result.paths[k].earned[:, t]
     order = np.argsort(earned, kind="stable")

@@ -240,6 +240,47 @@ def test_project_graph_sees_the_dashboard_and_pages() -> None:
                                   or t.startswith("simulation.") for t in graph["app"])
 
 
+#: The dashboard's rooms from the ground up: each imports only rooms before it (and the
+#: engine). State first: every other room reads its keys; the page helpers last.
+DASHBOARD: tuple[str, ...] = (
+    "dashboard.a11y", "dashboard.state", "dashboard.fields", "dashboard.widgets", "dashboard.engine",
+    "dashboard.horizon_view", "dashboard.links", "dashboard.sidebar", "dashboard.workflow", "dashboard.learn",
+)
+
+
+def test_dashboard_rooms_import_only_rooms_below_them() -> None:
+    graph = _graph(_project_modules())
+    rooms = sorted(m for m in graph if m.startswith("dashboard.") or m == "dashboard")
+    assert sorted(set(rooms) - {"dashboard"}) == sorted(DASHBOARD)  # a new room takes its place here
+    bad = [(m, t) for m in DASHBOARD for t in graph[m]
+           if t.startswith("dashboard.") and DASHBOARD.index(t) >= DASHBOARD.index(m)]
+    assert bad == []
+
+
+def test_pages_import_only_the_dashboard_and_the_engine() -> None:
+    """A page is a script: it never imports another page (nor app.py), and no page is a helper
+    module: nothing imports a page."""
+    graph = _graph(_project_modules())
+    pages = [m for m in graph if m.startswith("pages.")]
+    assert pages, "no page scripts found"
+    for page in pages:
+        assert all(t.startswith(("dashboard", "simulation")) for t in graph[page]), (page, graph[page])
+    assert sorted((m, t) for m, ts in graph.items() for t in ts if t.startswith("pages")) == []
+
+
+def test_pages_name_no_private_name_of_another_module() -> None:
+    """``module._name`` is the module's own business: a page uses only public names."""
+    bad = []
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and isinstance(node.value, ast.Name) and node.value.id not in ("self", "st")):
+                bad.append(f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}")
+            if isinstance(node, ast.ImportFrom) and any(a.name.startswith("_") and not a.name.startswith("__") for a in node.names):
+                bad.append(f"{path.name}:{node.lineno}: from {node.module} import _…")
+    assert bad == []
+
+
 # --------------------------------------------------------------------------- the diagram
 
 #: The rooms of the diagram in docs/architecture.md, from the ground up.

@@ -466,7 +466,7 @@ def test_existing_tracks_are_identical_to_the_cent(start):
 def test_existing_horizon_paths_are_identical_to_the_cent():
     paths = [p for p in horizon.default_paths() if not p.lead]
     # region = the ACO's own history, as when these digests were taken (the default region now
-    # follows aco.spending_vs_region, tests/test_horizon_view.py)
+    # follows aco.spending_vs_region, tests/app/test_horizon_view.py)
     h = horizon.simulate_horizon(Scenario(), paths=paths, trials=2_000, seed=5, region_ratio=1.0)
     assert {pr.path.name: _digest(pr.earned) for pr in h.paths} == BEFORE_HORIZON
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pages import learn_content as lc  # noqa: E402
+from dashboard import learn as lc  # noqa: E402
 from simulation.learn import walkthrough as wt  # noqa: E402
 from simulation.model.montecarlo import simulate, summary  # noqa: E402
 from simulation.model.scenario import DEFAULT_TRACKS, Scenario, TrackChoice  # noqa: E402
@@ -282,7 +282,7 @@ APP_TERMS = [
     "two-sided", "settlement", "gross savings", "savings rate", "MSR/MLR election",
     "participant revenue", "low-revenue exception", "agreement start year",
     "performance year", "first agreement", "quality score", "median", "percentile",
-    # compare page and sidebar (pages/compare.py, pages/common.py)
+    # compare page and sidebar (pages/compare.py, dashboard/fields.py)
     "Any payment", "Owe CMS", "Net loss", "Chance of ending ahead", "Bad case (5th percentile)",
     "Good case (95th pct)", "Worst 1 in 20, averaged", "Most CMS can collect",
     "Downside measure", "Risk and return", "Glide path: first-year level",
@@ -420,11 +420,11 @@ def test_walkthrough_page_runs_and_reacts_to_a_number():
     assert [t.value for t in at.title] == ["Settlement walkthrough"]
     assert at.get("plotly_chart"), "the waterfall is missing"
     before = _settlement(at)
-    spending = at.number_input(key="wt_expenditure")
+    spending = at.number_input(key="walkthrough.expenditure")
     spending.set_value(spending.value * 0.9).run()
     assert not at.exception, at.exception
     assert _settlement(at) != before
-    assert at.selectbox(key="wt_outcome").value == "own"
+    assert at.selectbox(key="walkthrough.outcome").value == "own"
     assert any(m.label == "Before" and m.value == before for m in at.metric)
     assert any("Spending per beneficiary" in md.value for md in at.markdown)
 
@@ -433,14 +433,14 @@ def test_walkthrough_outcomes_and_tracks():
     at = _app("pages/walkthrough.py")
     values = {}
     for name in ("bad", "median", "good"):
-        at.selectbox(key="wt_outcome").set_value(name).run()
+        at.selectbox(key="walkthrough.outcome").set_value(name).run()
         assert not at.exception, at.exception
         values[name] = _settlement(at)
-    at.selectbox(key="wt_track").set_value("TRACK_2").run()  # a legacy track, 2012-2021
+    at.selectbox(key="walkthrough.track").set_value("TRACK_2").run()  # a legacy track, 2012-2021
     assert not at.exception, at.exception
-    assert at.selectbox(key="wt_year").value in load_catalog().tracks["TRACK_2"].years
-    at.selectbox(key="wt_outcome").set_value("own").run()
-    at.number_input(key="wt_benchmark").set_value(0.0 + 1_000).run()  # the lowest allowed
+    assert at.selectbox(key="walkthrough.year").value in load_catalog().tracks["TRACK_2"].years
+    at.selectbox(key="walkthrough.outcome").set_value("own").run()
+    at.number_input(key="walkthrough.benchmark").set_value(0.0 + 1_000).run()  # the lowest allowed
     assert not at.exception, at.exception
 
 
@@ -451,18 +451,18 @@ def test_learn_page_runs_and_opens_an_answer():
     questions = [e for e in at.expander if e.label == "Show the answer"]
     assert len(questions) == len(lc.questions())
     assert not any(md.value.startswith("Because its results are noisier") for md in at.markdown)
-    at.session_state["answer_small_msr"] = True  # the student opens one answer
+    at.session_state["learn.answer.small_msr"] = True  # the student opens one answer
     at.run()
     assert not at.exception, at.exception
     assert any(md.value.startswith("Because its results are noisier") for md in at.markdown)
-    at.text_input(key="learn_glossary_query").set_value("loss limit").run()
+    at.text_input(key="learn.glossary_query").set_value("loss limit").run()
     assert not at.exception, at.exception
 
 
 @pytest.mark.skipif(not (ROOT / "app.py").exists(), reason="needs app.py's navigation")
 def test_walk_it_link_opens_the_walkthrough_with_the_example():
     at = _app("pages/learn.py")
-    at.button(key="see_lesson_money_walk_first_dollar").click().run()
+    at.button(key="learn.see.lesson.money.walk_first_dollar").click().run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Settlement walkthrough"]
     assert _settlement(at) == "$2.35M"
@@ -472,8 +472,8 @@ def test_walk_it_link_opens_the_walkthrough_with_the_example():
                     reason="needs the compare page and app.py")
 def test_see_it_link_sets_the_shared_scenario():
     at = _app("pages/learn.py")
-    at.button(key="see_lesson_size_small_aco").click().run()
-    assert at.session_state["scenario"].aco.beneficiaries == 6_000
+    at.button(key="learn.see.lesson.size.small_aco").click().run()
+    assert at.session_state["scenario.current"].aco.beneficiaries == 6_000
 
 
 def test_lesson_statistics_match_the_cms_files():

@@ -305,8 +305,8 @@ def _compare(**aco):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=180)
-    at.session_state["scenario"] = _scenario(trials=1_000, **aco)
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.current"] = _scenario(trials=1_000, **aco)
+    at.session_state["scenario.pending"] = True
     return at.run()
 
 

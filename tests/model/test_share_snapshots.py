@@ -94,6 +94,6 @@ def test_the_app_opens_a_link_with_its_snapshots():
     at.query_params["s"] = share.encode_with_snapshots(BASE, snaps)
     at.run()
     assert not at.exception, at.exception
-    assert at.session_state["scenario"] == BASE
-    assert at.session_state["snapshots"] == snaps
+    assert at.session_state["scenario.current"] == BASE
+    assert at.session_state["scenarios.snapshots"] == snaps
     assert any("with 1 snapshot" in m.value for m in at.success)

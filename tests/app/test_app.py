@@ -3,7 +3,7 @@
 Each page runs on a small scenario (2,000 futures) so the suite stays quick; the default
 scenario is exercised by the browser test and benchmarks/bench_ui.py. Note on AppTest: it
 resets Streamlit's ``pages/`` auto-discovery before every run, so a run after the first starts
-with the page script alone; the pages' deep-link guard (pages/common.py) then runs app.py in
+with the page script alone; the pages' deep-link guard (dashboard/links.py) then runs app.py in
 its place, so every run has the sidebar and the URL sync, as in the browser.
 """
 
@@ -22,7 +22,7 @@ from simulation.model import montecarlo
 from simulation.model.scenario import Scenario, TrackChoice, with_path
 from simulation.reports import charts
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180  # the first run of a worker may load the compiled settlement kernel
 
 
@@ -31,14 +31,14 @@ def _app(trials: int = 2_000, **fields) -> AppTest:
     (widget key without the 'in.' prefix -> shown value), e.g. ``{"aco.beneficiaries": 500}``."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     s = Scenario(trials=trials)
-    at.session_state["scenario"] = s
+    at.session_state["scenario.current"] = s
     if not fields:
-        at.session_state["_scenario_pending"] = True
+        at.session_state["scenario.pending"] = True
         return at
-    from pages import common
+    from dashboard import sidebar, state
 
-    shown = common._widgets_from(s) | {common.WIDGET + k: v for k, v in fields.items()}
-    at.session_state[common.SHADOW] = shown
+    shown = sidebar.widgets_from(s) | {state.WIDGET + k: v for k, v in fields.items()}
+    at.session_state[state.SHADOW] = shown
     for k, v in shown.items():
         at.session_state[k] = v
     return at
@@ -90,7 +90,7 @@ def test_sidebar_value_reaches_the_page():
     at = _app(**{"aco.beneficiaries": 40_000}).run()
     assert not at.exception
     assert "40,000 beneficiaries" in _texts(at)
-    assert at.session_state["scenario"].aco.beneficiaries == 40_000
+    assert at.session_state["scenario.current"].aco.beneficiaries == 40_000
 
 
 def test_invalid_input_shows_message_beside_the_field_not_a_traceback():
@@ -99,7 +99,7 @@ def test_invalid_input_shows_message_beside_the_field_not_a_traceback():
     side = [e.value for e in at.sidebar.error]
     assert any("greater than or equal to 1,000" in e and "you entered 500" in e for e in side), side
     assert any("inputs in the sidebar are invalid" in w.value for w in at.warning)
-    assert at.session_state["scenario"].aco.beneficiaries == 20_000  # pages show the last valid one
+    assert at.session_state["scenario.current"].aco.beneficiaries == 20_000  # pages show the last valid one
     # the message sits right under its field
     children = list(at.sidebar.expander[0].children.values())
     i = next(i for i, c in enumerate(children) if getattr(c, "key", None) == "in.aco.beneficiaries")
@@ -109,7 +109,7 @@ def test_invalid_input_shows_message_beside_the_field_not_a_traceback():
 def test_cross_field_error_is_routed_to_its_field():
     at = _app(**{"aco.agreement_years": 2, "noise.shock_year": 4}).run()
     assert not at.exception
-    problems = at.session_state["scenario_problems"]
+    problems = at.session_state["scenario.problems"]
     assert any("Shock year" in p and "after the agreement's last year" in p for p in problems), problems
     assert any("shock_year" in e.value for e in at.sidebar.error)
 
@@ -143,9 +143,9 @@ def test_page_choices_survive_a_change_of_tracks():
     """A page selection naming a track that is no longer simulated falls back cleanly."""
     at = _app().run()
     at.switch_page("pages/agreement.py").run()
-    at.session_state["scenario"] = Scenario(trials=2_000, tracks=[TrackChoice(track="BASIC_A"),
+    at.session_state["scenario.current"] = Scenario(trials=2_000, tracks=[TrackChoice(track="BASIC_A"),
                                                                   TrackChoice(track="REACH_GLOBAL")])
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.pending"] = True
     at.run()
     assert not at.exception
     assert at.multiselect(key="agreement.tracks").value == ["BASIC A", "REACH Global"]

@@ -10,7 +10,8 @@ machine).
 from __future__ import annotations
 
 import pytest
-from browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
+
+from .browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
 
 pytestmark = pytest.mark.browser
 

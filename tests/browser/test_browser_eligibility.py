@@ -1,15 +1,16 @@
 """Only open tracks are recommended, in headless Chromium: start from a real high-revenue
 experienced ACO (Essentia Health) on the Real ACOs page, then Compare tracks shows why the
 other tracks are not open above the charts and KPI cards only for the open ones.
-Uses the shared fixtures (tests/conftest.py) and helpers (tests/browser_support.py)."""
+Uses the shared fixtures (tests/browser/conftest.py) and helpers (tests/browser/browser_support.py)."""
 
 from __future__ import annotations
 
 import pytest
-from browser_support import COLD_START_S, _page, _ready, require_chromium
-from test_browser import _open
 
 from tests.conftest import SHARED_DATA
+
+from .browser_support import COLD_START_S, _page, _ready, require_chromium
+from .test_browser import _open
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,10 @@ import time
 
 import openpyxl
 import pytest
-from browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
 
 from simulation.model.share import decode_scenario
+
+from .browser_support import COLD_START_S, PAGE_S, _page, _ready, require_chromium
 
 pytestmark = pytest.mark.browser
 

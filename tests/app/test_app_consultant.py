@@ -27,7 +27,7 @@ from simulation.model.scenario import Scenario, TrackChoice
 from simulation.model.share import decode_scenario, encode_scenario
 from simulation.rules.catalog import rules_version
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 180
 SMALL = Scenario(trials=2_000)
@@ -37,8 +37,8 @@ TRACKS = [TrackChoice(track="BASIC_E"), TrackChoice(track="ENHANCED"), TrackChoi
 def _app(scenario: Scenario | None = SMALL, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if scenario is not None:
-        at.session_state["scenario"] = scenario
-        at.session_state["_scenario_pending"] = True
+        at.session_state["scenario.current"] = scenario
+        at.session_state["scenario.pending"] = True
     for k, v in query.items():
         at.query_params[k] = v
     return at
@@ -76,13 +76,13 @@ def test_a_share_link_restores_the_same_scenario_and_keeps_it_in_the_address():
     s = presets.apply_preset(presets.apply_preset(Scenario(trials=2_000, seed=5), "small_rural"), "worst")
     at = _app(None, s=encode_scenario(s)).run()
     assert not at.exception, at.exception
-    assert at.session_state["scenario"] == s
+    assert at.session_state["scenario.current"] == s
     assert any("Opened the shared scenario" in m for m in _alerts(at, "success"))
     assert "seed 5" in _texts(at) and "6,480 beneficiaries" in _texts(at)
     assert decode_scenario(at.query_params["s"])[0] == s
     # an edit updates the address: the link always holds what is shown
-    at.session_state["scenario"] = s.model_copy(update={"seed": 6})
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.current"] = s.model_copy(update={"seed": 6})
+    at.session_state["scenario.pending"] = True
     at.run()
     assert decode_scenario(at.query_params["s"])[0].seed == 6
 
@@ -90,7 +90,7 @@ def test_a_share_link_restores_the_same_scenario_and_keeps_it_in_the_address():
 def test_a_link_made_under_older_rules_says_so():
     at = _app(None, s=_token_with(SMALL, r="0.0.1+000000000000")).run()
     assert not at.exception
-    assert at.session_state["scenario"] == SMALL
+    assert at.session_state["scenario.current"] == SMALL
     assert any("made under older rules" in w and rules_version() in w for w in _alerts(at, "warning"))
 
 
@@ -100,7 +100,7 @@ def test_a_garbage_link_gives_a_message_and_the_default_scenario(token):
     assert not at.exception
     errors = _alerts(at, "error")
     assert any("link's scenario could not be opened" in e and "default scenario" in e for e in errors), errors
-    assert at.session_state["scenario"] == Scenario()
+    assert at.session_state["scenario.current"] == Scenario()
     assert decode_scenario(at.query_params["s"])[0] == Scenario()  # the address now holds the default
     assert at.title[0].value == "Compare tracks"
 
@@ -112,17 +112,17 @@ def test_an_edit_after_opening_a_link_changes_only_that_field():
     at = _app(None, s=encode_scenario(s))
     at.session_state["group.ACO"] = True
     at.run()
-    assert at.session_state["scenario"] == s
+    assert at.session_state["scenario.current"] == s
     at.number_input(key="in.aco.beneficiaries").set_value(41_000).run()
-    got = at.session_state["scenario"]
+    got = at.session_state["scenario.current"]
     assert got.aco.beneficiaries == 41_000
     assert got.model_copy(update={"aco": got.aco.model_copy(update={"beneficiaries": 40_000})}) == s
 
 
 def test_money_typed_in_the_sidebar_is_stored_exactly():
-    from pages import common
+    from dashboard import fields
 
-    revenue = common.ALL_INPUTS["aco.participant_revenue"]
+    revenue = fields.ALL_INPUTS["aco.participant_revenue"]
     assert revenue.store(509.8) == 509_800_000.0 and revenue.store(14.3) == 14_300_000.0
 
 
@@ -134,15 +134,15 @@ def test_scenarios_page_applies_a_preset_with_its_sources():
     assert at.title[0].value == "Scenarios"
     assert at.get("code"), "the share link is shown"
     assert at.get("code")[0].proto.code_text.startswith("http://localhost:")
-    at.selectbox(key="page.preset.archetype").set_value("small_rural")
-    at.selectbox(key="page.preset.assumptions").set_value("best").run()
+    at.selectbox(key="scenarios.preset.archetype").set_value("small_rural")
+    at.selectbox(key="scenarios.preset.assumptions").set_value("best").run()
     assert not at.exception
     text = _texts(at)
     assert "rural health clinics" in text and "Where the numbers come from" in text
     assert "median assigned beneficiaries (N_AB)" in text  # the per-value sources
-    at.button(key="page.preset.apply").click().run()
+    at.button(key="scenarios.preset.apply").click().run()
     assert not at.exception
-    s = at.session_state["scenario"]
+    s = at.session_state["scenario.current"]
     assert s == presets.apply_preset(presets.apply_preset(SMALL, "small_rural"), "best")
     assert any(m.startswith("Applied Small physician-led rural ACO + Best case") for m in _alerts(at, "success"))
 
@@ -154,13 +154,13 @@ def test_snapshots_compared_side_by_side_on_the_same_futures():
     at.button(key="scenarios.snapshot").click().run()
     go = stay.model_copy(update={"costs": stay.costs.model_copy(update={"annual_operating_cost": 2_000_000.0}),
                                  "performance": stay.performance.model_copy(update={"savings_effect": 0.05})})
-    at.session_state["scenario"] = go
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.current"] = go
+    at.session_state["scenario.pending"] = True
     at.run()
     at.text_input(key="scenarios.snapshot_name").set_value("Go ENHANCED with care management")
     at.button(key="scenarios.snapshot").click().run()
     assert not at.exception, at.exception
-    assert list(at.session_state["snapshots"]) == ["Stay in BASIC", "Go ENHANCED with care management"]
+    assert list(at.session_state["scenarios.snapshots"]) == ["Stay in BASIC", "Go ENHANCED with care management"]
     assert at.multiselect(key="scenarios.compare").value == ["Stay in BASIC", "Go ENHANCED with care management"]
     at.selectbox(key="scenarios.track.Stay in BASIC").set_value("BASIC E")
     at.selectbox(key="scenarios.track.Go ENHANCED with care management").set_value("ENHANCED").run()
@@ -169,28 +169,28 @@ def test_snapshots_compared_side_by_side_on_the_same_futures():
     assert "Go ENHANCED with care management** (ENHANCED)" in text and "of the same futures" in text
     assert "What differs between them" in text
     assert 'class="changed"' in text and "Annual operating cost" in text and "True savings effect" in text
-    table = at.session_state["_last_comparison"]
+    table = at.session_state["scenarios.comparison"]
     assert list(table["track"]) == ["BASIC E", "ENHANCED"] and table.attrs["paired"]
     assert any(c.proto.id for c in at.get("plotly_chart"))
     # edit a snapshot: it goes back to the sidebar
     at.button(key="scenarios.load.0").click().run()
-    assert at.session_state["scenario"].name == "Stay in BASIC"
+    assert at.session_state["scenario.current"].name == "Stay in BASIC"
 
 
 def test_upload_widget_answers_each_file():
-    from pages import workflow
+    from dashboard import state
 
     at = _page("pages/scenarios.py")
-    uploader = at.file_uploader(key=workflow.UPLOAD_KEY)
+    uploader = at.file_uploader(key=state.UPLOAD)
     uploader.set_value(("notes.json", b"my notes", "application/json")).run()
     assert not at.exception
     assert any("not valid JSON" in e for e in _alerts(at, "error"))
-    assert at.session_state["scenario"] == SMALL
+    assert at.session_state["scenario.current"] == SMALL
     good = SMALL.model_copy(update={"name": "From a file", "seed": 11})
-    at.file_uploader(key=workflow.UPLOAD_KEY).set_value(("good.json", scenario_to_json(good), "application/json"))
+    at.file_uploader(key=state.UPLOAD).set_value(("good.json", scenario_to_json(good), "application/json"))
     at.run()
     assert not at.exception
-    assert at.session_state["scenario"] == good
+    assert at.session_state["scenario.current"] == good
     assert any("Opened **From a file**" in m for m in _alerts(at, "success"))
 
 
@@ -224,7 +224,7 @@ def _out_of_range() -> bytes:
      ["format_version 9"]),
 ])
 def test_bad_uploads_are_answered_by_a_message(raw, needles):
-    from pages.workflow import read_upload
+    from dashboard.workflow import read_upload
 
     scenario, messages, snapshots = read_upload(raw, "upload.json")
     assert scenario is None and snapshots == {}
@@ -236,7 +236,7 @@ def test_bad_uploads_are_answered_by_a_message(raw, needles):
 
 
 def test_an_old_file_opens_with_a_warning():
-    from pages.workflow import read_upload
+    from dashboard.workflow import read_upload
 
     scenario, messages, _ = read_upload(_saved(rules_version="0.0.1+000000000000"), "old.json")
     assert scenario == SMALL
@@ -247,7 +247,7 @@ def test_an_old_file_opens_with_a_warning():
 
 
 def test_a_file_with_snapshots_round_trips():
-    from pages import workflow
+    from dashboard import workflow
 
     a = SMALL.model_copy(update={"name": "A"})
     b = SMALL.model_copy(update={"name": "B", "seed": 3})
@@ -279,7 +279,7 @@ def test_real_acos_page_finds_an_aco_and_starts_a_scenario(shared_data):
     at.button(key="real.start").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Compare tracks"
-    s = at.session_state["scenario"]
+    s = at.session_state["scenario.current"]
     assert s.aco.beneficiaries == 78_364 and s.tracks[0].track == "ENHANCED" and s.trials == SMALL.trials
     assert any("Started a scenario from Palm Beach" in m for m in _alerts(at, "success"))
 
@@ -296,7 +296,7 @@ def test_real_acos_page_without_results_files_says_how_to_get_them(tmp_path):
 
 
 def test_export_page_offers_every_file_with_provenance():
-    from pages import common, workflow
+    from dashboard import engine, workflow
     from simulation.reports import documents as reports
 
     s = SMALL.model_copy(update={"name": "Export check", "tracks": TRACKS})
@@ -309,10 +309,10 @@ def test_export_page_offers_every_file_with_provenance():
     assert "pays the most on average" in text or "No track covers" in text
 
     # the files the buttons hand out, made from the very result the page shows (cached)
-    result = common.simulate_cached(s)
-    assert result is common.simulate_cached(at.session_state["scenario"])
-    summary = common.summary_cached(s)
-    files = {f.label: f.make() for f in workflow.export_files(result, summary, common.by_year_cached(s))}
+    result = engine.simulate_cached(s)
+    assert result is engine.simulate_cached(at.session_state["scenario.current"])
+    summary = engine.summary_cached(s)
+    files = {f.label: f.make() for f in workflow.export_files(result, summary, engine.by_year_cached(s))}
     for label in ("Summary (CSV)", "Every future (CSV)"):
         raw = files[label].decode()
         for needle in (f"# Seed: {s.seed}", "# Simulated futures (trials): 2,000", f"# Rules version: {rules_version()}",
@@ -352,18 +352,18 @@ def test_every_chart_saves_as_a_png_with_its_provenance(page):
 def test_a_chart_image_carries_the_scenario_provenance():
     from PIL import Image
 
-    from pages import common
+    from dashboard import widgets
     from simulation.reports import documents as reports
 
     if reports.find_browser() is None:
         pytest.skip("needs Chrome or Chromium")
     s = SMALL.model_copy(update={"name": "Board pack"})
     fig = go.Figure(go.Bar(x=["BASIC E", "ENHANCED"], y=[1.0, 2.0]))
-    image = Image.open(io.BytesIO(common.chart_image(fig, s)))
+    image = Image.open(io.BytesIO(widgets.chart_image(fig, s)))
     line = image.text["Description"]
     assert "Board pack" in line and f"seed {s.seed}" in line and rules_version() in line
     assert "2,000 futures" in line
-    given = Image.open(io.BytesIO(common.chart_image(fig, s, "ACO X · CMS results PY2019–PY2023")))
+    given = Image.open(io.BytesIO(widgets.chart_image(fig, s, "ACO X · CMS results PY2019–PY2023")))
     assert "CMS results PY2019–PY2023" in given.text["Description"]
 
 
@@ -391,7 +391,7 @@ def test_agreement_page_says_savings_are_shared_from_the_first_dollar():
 def test_a_page_run_on_its_own_is_drawn_as_it_is():
     """The deep-link guard switches to app.py only when app.py is among the pages."""
     at = AppTest.from_file(str(ROOT / "pages" / "scenarios.py"), default_timeout=TIMEOUT)
-    at.session_state["scenario"] = SMALL
+    at.session_state["scenario.current"] = SMALL
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Scenarios"

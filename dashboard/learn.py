@@ -1,5 +1,6 @@
 """The Learn content (data/learn/*.yaml) as Python objects, plus the few UI helpers both
-student pages share (glossary tooltips, safe links to other pages).
+student pages (pages/learn.py, pages/walkthrough.py) share: glossary tooltips, safe links to
+other pages, and carrying out a "see it" link.
 
 The loaders are pure and cached; only the ``show_*``/``open_*``/``page_link`` helpers at the
 bottom touch streamlit. ``data/learn/glossary.yaml`` is the single source of every tooltip:
@@ -17,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from dashboard.fields import set_path
+from dashboard.state import HORIZON, WALK_PRESET, notify, set_scenario
 from simulation.learn.walkthrough import WalkInputs
 from simulation.model.scenario import Scenario, TrackChoice
 from simulation.rules.catalog import DATA_DIR, load_catalog
@@ -33,7 +36,7 @@ PAGES = {
 }
 
 #: Session-state key through which a "Walk it" link hands its example to the walkthrough.
-WALK_PRESET_KEY = "walkthrough_preset"
+WALK_PRESET_KEY = WALK_PRESET
 
 
 # --------------------------------------------------------------------------- glossary
@@ -192,18 +195,6 @@ def see_its() -> dict[str, SeeIt]:
             for r in _read("see_it.yaml")}
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    node = data
-    parts = path.split(".")
-    for p in parts[:-1]:
-        if not isinstance(node.get(p), dict):
-            raise KeyError(f"{path}: no field {p!r} in the scenario")
-        node = node[p]
-    if parts[-1] not in node:
-        raise KeyError(f"{path}: no field {parts[-1]!r} in the scenario")
-    node[parts[-1]] = value
-
-
 def see_it_scenario(item: SeeIt, base: Scenario | None = None) -> Scenario:
     """The scenario a 'see it' link opens: ``base`` (default scenario) with its changes."""
     if item.scenario is None:
@@ -213,7 +204,7 @@ def see_it_scenario(item: SeeIt, base: Scenario | None = None) -> Scenario:
     if "name" in spec:
         data["name"] = spec["name"]
     for path, value in (spec.get("set") or {}).items():
-        _set_path(data, path, value)
+        set_path(data, path, value, strict=True)
     if "tracks" in spec:
         data["tracks"] = [TrackChoice(**t).model_dump() for t in spec["tracks"]]
     return Scenario.model_validate(data)
@@ -303,8 +294,6 @@ def open_see_it(item: SeeIt) -> str | None:
     switch page. Returns a message when that is not possible (the caller shows it)."""
     import streamlit as st
 
-    from pages.common import set_scenario
-
     if not page_available(item.page):
         return f"The {PAGES.get(item.page, item.page)} page is not part of this version of the app yet."
     try:
@@ -313,9 +302,8 @@ def open_see_it(item: SeeIt) -> str | None:
             set_scenario(scenario)
             if item.extra.get("horizon") == 10:  # land on Compare's ten-year view
                 from dashboard import horizon_view
-                from pages.common import notify
 
-                st.session_state[horizon_view.KEY] = horizon_view.TEN
+                st.session_state[HORIZON] = horizon_view.TEN
                 if item.extra.get("look"):
                     notify("info", item.extra["look"], scenario)
         else:

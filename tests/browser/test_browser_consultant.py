@@ -1,6 +1,6 @@
 """The consultant workflow in headless Chromium: a share link opened first on a fresh server by
 a deep URL; preset → edit → share link → the same numbers in a fresh browser; opening a
-saved file. Uses the shared fixtures of tests/conftest.py and helpers of tests/browser_support.py (same Chromium, never
+saved file. Uses the shared fixtures of tests/browser/conftest.py and helpers of tests/browser/browser_support.py (same Chromium, never
 ``playwright install``).
 """
 
@@ -11,13 +11,14 @@ import re
 import urllib.parse
 
 import pytest
-from browser_support import COLD_START_S, EXCEPTION, _page, _ready, require_chromium
 
 from benchmarks.bench_ui import serve
 from simulation.model import presets
 from simulation.model.io import scenario_to_json
 from simulation.model.scenario import Scenario
 from simulation.model.share import decode_scenario, encode_scenario
+
+from .browser_support import COLD_START_S, EXCEPTION, _page, _ready, require_chromium
 
 pytestmark = pytest.mark.browser
 require_chromium()

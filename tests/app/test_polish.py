@@ -1,7 +1,7 @@
 """The smaller things users hit (issue 10): whole numbers typed as "1e9", the chart's labels
 and colours, the tornado's "more uncertainty earns more", and a real ACO's uncertainty.
 
-The browser side (copy button, keyboard, layout at 1280 px) is tests/test_browser_polish.py.
+The browser side (copy button, keyboard, layout at 1280 px) is tests/browser/test_browser_polish.py.
 """
 
 from __future__ import annotations
@@ -21,19 +21,19 @@ from simulation.reports import charts
 from simulation.rules.catalog import load_catalog
 from simulation.text import money
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
 
 def _app(**fields) -> AppTest:
-    """The app on a small scenario with sidebar values as typed (see tests/test_app.py)."""
-    from pages import common
+    """The app on a small scenario with sidebar values as typed (see tests/app/test_app.py)."""
+    from dashboard import sidebar, state
 
     at = AppTest.from_file(APP, default_timeout=180)
     s = Scenario(trials=1_000)
-    at.session_state["scenario"] = s
-    shown = common._widgets_from(s) | {common.WIDGET + k: v for k, v in fields.items()}
-    at.session_state[common.SHADOW] = shown
+    at.session_state["scenario.current"] = s
+    shown = sidebar.widgets_from(s) | {state.WIDGET + k: v for k, v in fields.items()}
+    at.session_state[state.SHADOW] = shown
     for k, v in shown.items():
         at.session_state[k] = v
     return at
@@ -43,9 +43,9 @@ def _app(**fields) -> AppTest:
 
 
 def test_a_whole_number_field_reads_1e9_as_a_billion_and_refuses_it_with_its_range():
-    from pages import common
+    from dashboard import fields
 
-    beneficiaries = common.ALL_INPUTS["aco.beneficiaries"]
+    beneficiaries = fields.ALL_INPUTS["aco.beneficiaries"]
     assert beneficiaries.store(1e9) == 1_000_000_000 and isinstance(beneficiaries.store(1e9), int)
     assert beneficiaries.store(2.5e4) == 25_000  # scientific notation is read correctly
     assert beneficiaries.store(2.5) == 2.5       # a fraction goes to validation as it is
@@ -54,8 +54,8 @@ def test_a_whole_number_field_reads_1e9_as_a_billion_and_refuses_it_with_its_ran
     side = [e.value for e in at.sidebar.error]
     msg = next(e for e in side if "1,000,000,000" in e)
     assert msg.startswith("Assigned beneficiaries:") and "Allowed: 1,000 to 1,000,000" in msg, msg
-    assert at.session_state["scenario"].aco.beneficiaries == 20_000  # never silently 1
-    assert any("Assigned beneficiaries" in p for p in at.session_state["scenario_problems"])
+    assert at.session_state["scenario.current"].aco.beneficiaries == 20_000  # never silently 1
+    assert any("Assigned beneficiaries" in p for p in at.session_state["scenario.problems"])
 
 
 @pytest.mark.parametrize(("path", "typed", "allowed"), [
@@ -63,37 +63,37 @@ def test_a_whole_number_field_reads_1e9_as_a_billion_and_refuses_it_with_its_ran
     ("aco.agreement_years", 1e9, None),
 ])
 def test_whole_number_messages_name_the_field_and_its_range(path, typed, allowed):
-    from pages import common
+    from dashboard import fields
 
-    inp = common.ALL_INPUTS[path]
+    inp = fields.ALL_INPUTS[path]
     at = _app(**{path: typed}).run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.sidebar.error if not e.value.startswith("Fix to update")]
-    label = common.label(inp)
-    m = common._meta(path)
+    label = fields.label(inp)
+    m = fields.meta(path)
     rng = f"Allowed: {inp.text(m['ge'])} to {inp.text(m['le'])}."
     assert any(e.startswith(label + ":") and rng in e for e in errors), errors
     if allowed:
         assert any(allowed in e and "whole number" in e for e in errors), errors
-    assert common._get(at.session_state["scenario"], path) == common._get(Scenario(), path)
+    assert fields.get_path(at.session_state["scenario.current"], path) == fields.get_path(Scenario(), path)
 
 
 def test_walkthrough_refuses_1e9_beneficiaries_with_a_message_and_keeps_the_last_valid_value():
     at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["scenario"] = Scenario(trials=1_000)
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.current"] = Scenario(trials=1_000)
+    at.session_state["scenario.pending"] = True
     at.run()
     at.switch_page("pages/walkthrough.py").run()
     assert not at.exception, at.exception
-    box = at.number_input(key="wt_beneficiaries")
+    box = at.number_input(key="walkthrough.beneficiaries")
     before = box.value
     box.set_value(1e9).run()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
     assert any(e.startswith("Assigned beneficiaries: enter a whole number from 1 to 1,000,000")
                and "1,000,000,000" in e for e in errors), errors
-    assert at.session_state["wt_state"]["inputs"]["beneficiaries"] == int(before)  # not 1, not 1e9
-    at.number_input(key="wt_ayear").set_value(2.5).run()
+    assert at.session_state["walkthrough.state"]["inputs"]["beneficiaries"] == int(before)  # not 1, not 1e9
+    at.number_input(key="walkthrough.ayear").set_value(2.5).run()
     assert any(e.startswith("Year of the agreement: enter a whole number from 1 to 6") for e in
                (x.value for x in at.error))
 

@@ -1,7 +1,7 @@
 """What the browser tests share: Chromium's settings, the page helpers and the time limits.
 
 The fixtures ``url`` (a ``streamlit run app.py`` server per test module) and ``browser``
-(headless Chromium per module) live in ``tests/conftest.py``; a test module imports the
+(headless Chromium per module) live in ``tests/browser/conftest.py``; a test module imports the
 helpers from here. Needs /usr/bin/chromium (never ``playwright install``); a module that uses
 them calls :func:`require_chromium` first, so it is skipped where Chromium is missing.
 """

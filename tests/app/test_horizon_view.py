@@ -18,15 +18,15 @@ from simulation.model.scenario import Scenario
 from simulation.reports import horizon as horizon_report
 from simulation.text import money
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 240
 SMALL = Scenario(trials=2_000)
 
 
 def _app(scenario: Scenario = SMALL) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["scenario"] = scenario
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.current"] = scenario
+    at.session_state["scenario.pending"] = True
     return at
 
 
@@ -46,7 +46,7 @@ def test_choose_ten_years_shows_the_charts_and_puts_h_in_the_url():
     text = _text(at)
     assert "After renewal in 2032" in text and "MSSP renewal 2032" not in text  # the marker is in the chart
     # the scenario did not change behind the user
-    assert at.session_state["scenario"] == SMALL
+    assert at.session_state["scenario.current"] == SMALL
     # back to one agreement: the h parameter goes, the one-agreement page returns
     at.button_group(key=horizon_view.KEY).set_value(horizon_view.ONE).run()
     assert "h" not in at.query_params
@@ -60,7 +60,7 @@ def test_h10_in_the_url_restores_the_view_and_share_links_carry_it():
     assert not at.exception
     assert at.session_state[horizon_view.KEY] == horizon_view.TEN
     assert any("Money kept, year by year" in h.value for h in at.subheader)
-    # the share link (pages/workflow.share_box, Scenarios page) carries h=10 beside s=
+    # the share link (dashboard/workflow.share_box, Scenarios page) carries h=10 beside s=
     at.switch_page("pages/scenarios.py").run()
     codes = [c.value for c in at.code if "?s=" in c.value or "&s=" in c.value]
     assert codes, "no share link on the Scenarios page"
@@ -192,7 +192,7 @@ def test_walkthrough_page_settles_a_renewal_year():
     at.switch_page("pages/walkthrough.py").run()
     assert not at.exception, at.exception
     assert any("A renewal year" in h.value for h in at.subheader)
-    at.selectbox(key="wt_renewal_year").set_value(9).run()
+    at.selectbox(key="walkthrough.renewal_year").set_value(9).run()
     assert not at.exception
     text = _text(at)
     assert "Historical benchmark" in text and "Prior savings adjustment" in text and "2036" in text
@@ -230,7 +230,7 @@ def test_drivers_page_shows_the_ten_year_section():
 
 
 def test_learn_ratchet_lesson_lands_on_the_ten_year_view():
-    from pages import learn_content as lc
+    from dashboard import learn as lc
 
     lesson = next(x for x in lc.lessons() if x.id == "ratchet")
     assert lesson.see_it == ("ten_years",) and "ratchet" in lesson.body.lower()

@@ -27,7 +27,7 @@ from simulation.model.share import decode_link, decode_scenario, encode_scenario
 from simulation.reports import documents as reports
 from simulation.text import cell_safe, clip, md_escape, plain_label, printable
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PUF = ROOT.parent / "shared" / "data" / "mssp_puf" / "PY2023.csv"
 SMALL = Scenario(trials=500, tracks=[TrackChoice(track="BASIC_E"), TrackChoice(track="ENHANCED")])
@@ -76,7 +76,7 @@ def test_a_hostile_link_opens_the_default_scenario_with_a_notice(token):
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any(e.startswith("This link's scenario could not be opened") for e in errors), errors
-    assert at.session_state["scenario"] == Scenario()
+    assert at.session_state["scenario.current"] == Scenario()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -104,7 +104,7 @@ def _set(doc) -> bytes:
 
 
 def test_an_upload_with_a_surrogate_snapshot_name_is_answered():
-    from pages.workflow import read_upload
+    from dashboard.workflow import read_upload
 
     current = json.loads(scenario_to_json(SMALL))
     loaded = read_upload(_set({"format": "acosim-scenario-set", "format_version": 1, "current": current,
@@ -116,7 +116,7 @@ def test_an_upload_with_a_surrogate_snapshot_name_is_answered():
 
 
 def test_an_upload_with_a_surrogate_extra_key_is_answered():
-    from pages.workflow import read_upload
+    from dashboard.workflow import read_upload
 
     current = json.loads(scenario_to_json(SMALL))
     loaded = read_upload(_set({"format": "acosim-scenario-set", "format_version": 1, "current": current,
@@ -126,7 +126,7 @@ def test_an_upload_with_a_surrogate_extra_key_is_answered():
 
 
 def test_an_upload_with_60000_unknown_keys_is_summarised_fast():
-    from pages.workflow import read_upload
+    from dashboard.workflow import read_upload
 
     doc = json.loads(scenario_to_json(SMALL))
     doc["scenario"].update({f"k{i}": 1 for i in range(60_000)})
@@ -147,7 +147,7 @@ def test_an_upload_with_60000_unknown_keys_is_summarised_fast():
                      lambda extra: json.dumps({"format": "acosim-scenario-set", "format_version": 1,
                                                "current": {}, **extra}).encode())))
 def test_fuzz_uploads_never_raise(raw):
-    from pages.workflow import read_upload
+    from dashboard.workflow import read_upload
 
     loaded = read_upload(raw, "fuzz.json")
     for _, text in loaded.messages:
@@ -155,17 +155,17 @@ def test_fuzz_uploads_never_raise(raw):
 
 
 def test_a_hostile_upload_in_the_page_shows_no_exception():
-    from pages import workflow
+    from dashboard import state
 
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["scenario"] = SMALL
-    at.session_state["_scenario_pending"] = True
+    at.session_state["scenario.current"] = SMALL
+    at.session_state["scenario.pending"] = True
     at.run()
     at.switch_page("pages/scenarios.py").run()
     current = json.loads(scenario_to_json(SMALL))
     raw = _set({"format": "acosim-scenario-set", "format_version": 1, "current": current,
                 "snapshots": {"\ud800": current, "![x](http://host.invalid/p)": current}})
-    at.file_uploader(key=workflow.UPLOAD_KEY).set_value(("team.json", raw, "application/json")).run()
+    at.file_uploader(key=state.UPLOAD).set_value(("team.json", raw, "application/json")).run()
     assert not at.exception
     shown = " ".join(e.value for e in (*at.success, *at.warning))
     assert "\\!\\[x\\](http\\://host.invalid/p)" in shown and "![x](" not in shown
@@ -378,7 +378,7 @@ def test_a_link_at_the_limits_opens_within_the_budget():
     assert not at.exception
     warnings = [w.value for w in at.warning]
     assert any("asks for 2,000,000 simulated futures" in w and "166,600" in w for w in warnings), warnings
-    assert at.session_state["scenario"].trials == 166_600
+    assert at.session_state["scenario.current"].trials == 166_600
 
 
 def test_the_result_cache_is_bounded_by_bytes():

@@ -8,7 +8,8 @@ track to scale) and What drives it go to /tmp/polish-*.png for a look.
 from __future__ import annotations
 
 import pytest
-from browser_support import COLD_START_S, _page, _ready, require_chromium
+
+from .browser_support import COLD_START_S, _page, _ready, require_chromium
 
 pytestmark = pytest.mark.browser
 require_chromium()

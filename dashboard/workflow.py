@@ -1,7 +1,7 @@
 """The consultant workflow's state and helpers: presets, saved files, snapshots, side by side,
 exports. Used by the sidebar (:func:`sidebar_tools`) and the Scenarios, Real ACOs and Export
-pages; the engine side lives in ``simulation/`` (presets, scenario_io, share, compare,
-reports, realdata).
+pages; the engine side lives in ``simulation/`` (model.presets, model.io, model.share,
+model.compare, reports).
 
 Uploads are handled by :func:`read_upload`, a plain function of bytes (no streamlit), so every
 kind of bad file is tested directly: it returns the scenario (or None) and the messages to show.
@@ -20,64 +20,44 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 import streamlit as st
+from pydantic import ValidationError
 
-from dashboard import a11y, horizon_view
-from pages import common
+from dashboard import a11y, engine, horizon_view, links, widgets
+from dashboard.fields import field_label, field_text
+from dashboard.state import (
+    HORIZON,
+    PRESETS_POPOVER,
+    SHARE_POPOVER,
+    SIDE_PRESET,
+    SIDE_SAVE,
+    SNAPSHOT_NAME,
+    SNAPSHOT_NOTE,
+    SNAPSHOTS,
+    UPLOAD,
+    UPLOAD_MESSAGES,
+    get_scenario,
+    notify,
+    set_scenario,
+    snapshots,
+)
 from simulation.model import presets
 from simulation.model.compare import compare_results, scenario_diff, simulate_named
 from simulation.model.io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
 from simulation.model.montecarlo import SimulationResult
-from simulation.model.scenario import Scenario, ScenarioError
+from simulation.model.scenario import Scenario, ScenarioError, TrackChoice, format_errors
 from simulation.reports import charts
 from simulation.reports import documents as reports
 from simulation.reports.words import open_rows, recommend
-from simulation.text import clip, md_escape, pct, plain_label, printable, unknown_fields
+from simulation.text import clip, md_escape, plain_label, printable, unknown_fields
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
-SNAPSHOTS_KEY = common.SNAPSHOTS_KEY  # name -> Scenario, in the order they were taken
 MAX_SNAPSHOTS = 8
-COMPARISON_KEY = "_last_comparison"  # the latest side-by-side table (for the Excel export)
-UPLOAD_KEY = "scenarios.upload"
 SET_FORMAT = "acosim-scenario-set"   # a scenario and its snapshots in one file
 SET_FORMAT_VERSION = 1
 #: The upload limit in MB for st.file_uploader (a saved scenario is at most 1,000,000 bytes).
 MAX_UPLOAD_MB = math.ceil(MAX_SCENARIO_BYTES / (1024 * 1024))
 CONFIDENCE = {"REG": "read in 42 CFR", "CMS": "CMS data or documents",
               "SEC": "secondary source (an assumption)", "INF": "inferred (an assumption)"}
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def field_label(path: str) -> str:
-    """A scenario path as the sidebar labels it ('aco.beneficiaries' -> 'Assigned beneficiaries')."""
-    if path == "tracks":
-        return "Tracks compared"
-    if path.startswith("tracks["):
-        key, _, rest = path[len("tracks["):].partition("].")
-        return f"{key}: {rest.replace('_', ' ')}"
-    inp = common._input_for(path)
-    if inp is not None:
-        return common.label(inp)
-    if common._field(path) is not None:
-        return common._meta(path)["label"]
-    return path
-
-
-def field_text(path: str, value: Any) -> str:
-    """A stored value as the sidebar shows it (1.5%, $60M, 20,000, yes)."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):  # the enrollment mix
-        return " · ".join(f"{k.replace('_', ' ')} {pct(v, 1)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    if path.endswith("year") and isinstance(value, int):
-        return str(value)  # 2026, not 2,026
-    inp = common._input_for(path)
-    if inp is not None:
-        return inp.text(value)
-    return "none" if value is None else str(value)
 
 
 # --------------------------------------------------------------------------- presets
@@ -100,7 +80,7 @@ def with_presets(scenario: Scenario, archetype: str = KEEP, assumptions: str = K
 
 
 def preset_rows(name: str) -> list[list[str]]:
-    """Every value a preset sets, for :func:`pages.common.html_table`: input, value,
+    """Every value a preset sets, for :func:`dashboard.widgets.html_table`: input, value,
     confidence label, source."""
     import html
 
@@ -114,27 +94,23 @@ def preset_rows(name: str) -> list[list[str]]:
     return rows
 
 
-SIDE_PRESET = "side.preset"       # the sidebar preset picker's key prefix
-PRESETS_POPOVER = "side.presets"  # the sidebar's Presets popover (open or closed)
-
-
 def _apply_presets(prefix: str) -> None:
     state = st.session_state
     archetype, assumptions = state.get(f"{prefix}.archetype", KEEP), state.get(f"{prefix}.assumptions", KEEP)
-    before = common.get_scenario()
+    before = get_scenario()
     try:
         after = with_presets(before, archetype, assumptions)
     except (ScenarioError, presets.PresetError) as exc:
         problems = getattr(exc, "problems", None) or [str(exc)]
-        common.notify("error", "The preset could not be applied: " + "; ".join(map(md_escape, problems)), before)
+        notify("error", "The preset could not be applied: " + "; ".join(map(md_escape, problems)), before)
         return
-    common.set_scenario(after)
+    set_scenario(after)
     titles = [preset_titles("archetype").get(archetype), preset_titles("assumptions").get(assumptions)]
     changed = [field_label(p) for p, _a, _b in scenario_diff(before, after)]
     what = (f"{len(changed)} input{'s' * (len(changed) != 1)} changed: " + ", ".join(changed[:8])
             + (f" and {len(changed) - 8} more" if len(changed) > 8 else "") + ".") if changed else \
         "It matches the scenario already: nothing changed."
-    common.notify("success", f"Applied {' + '.join(t for t in titles if t)}. {what}", after)
+    notify("success", f"Applied {' + '.join(t for t in titles if t)}. {what}", after)
     if prefix == SIDE_PRESET:  # the sidebar's popover closes, so it no longer covers the page
         state[PRESETS_POPOVER] = False
 
@@ -154,11 +130,11 @@ def preset_picker(prefix: str, *, detailed: bool = False) -> None:
             choice = st.selectbox(title, options, key=f"{prefix}.{kind}", format_func=names.get, help=help_)
             if choice:
                 info = preset_info(choice)
-                st.markdown(common.md(info["description"]))
-                st.caption(common.md(f"Where the numbers come from: {info['source']}"))
+                st.markdown(widgets.md(info["description"]))
+                st.caption(widgets.md(f"Where the numbers come from: {info['source']}"))
                 if detailed:
                     with st.expander(f"Every value of “{info['title']}” and its source"):
-                        common.html_table(preset_rows(choice),
+                        widgets.html_table(preset_rows(choice),
                                           [("Input", None), ("Value", None),
                                            ("Label", "REG: regulation; CMS: CMS data; SEC: secondary "
                                                      "source; INF: inferred — SEC and INF are assumptions."),
@@ -279,26 +255,26 @@ def _read_set(doc: dict, name: str) -> Loaded:
 
 def _on_upload() -> None:
     """file_uploader callback: runs once per newly chosen file."""
-    upload = st.session_state.get(UPLOAD_KEY)
+    upload = st.session_state.get(UPLOAD)
     if upload is None:
         return
     loaded = read_upload(upload.getvalue(), upload.name)
-    st.session_state["_upload_messages"] = loaded.messages
+    st.session_state[UPLOAD_MESSAGES] = loaded.messages
     if loaded.scenario is None:
         return
-    common.set_scenario(loaded.scenario)
+    set_scenario(loaded.scenario)
     if loaded.snapshots:
-        st.session_state[SNAPSHOTS_KEY] = dict(loaded.snapshots)
+        st.session_state[SNAPSHOTS] = dict(loaded.snapshots)
 
 
 def upload_widget() -> None:
     """The 'open a saved file' uploader and the messages of the last file opened."""
-    st.file_uploader("Open a saved scenario (JSON)", type=["json"], key=UPLOAD_KEY, on_change=_on_upload,
+    st.file_uploader("Open a saved scenario (JSON)", type=["json"], key=UPLOAD, on_change=_on_upload,
                      max_upload_size=MAX_UPLOAD_MB, label_visibility="collapsed",
                      help="A file saved here or written by `acosim scenario --example`; a file with "
                           f"snapshots restores them too. At most {MAX_SCENARIO_BYTES:,} bytes.")
-    for kind, text in st.session_state.get("_upload_messages", []):
-        getattr(st, kind)(common.md(printable(text)), icon=common.NOTICE_ICONS[kind])
+    for kind, text in st.session_state.get(UPLOAD_MESSAGES, []):
+        getattr(st, kind)(widgets.md(printable(text)), icon=widgets.NOTICE_ICONS[kind])
 
 
 def safe_file_name(text: str, suffix: str) -> str:
@@ -310,15 +286,15 @@ def safe_file_name(text: str, suffix: str) -> str:
 
 def share_box(scenario: Scenario, *, key: str) -> None:
     """The share link in a copyable code box, and the save-as-JSON button."""
-    link = common.share_link(scenario)
+    link = links.share_link(scenario)
     st.code(link, language=None, wrap_lines=False)
     a11y.copy_button(link, "Copy link")
     st.caption("It holds the whole scenario and its seed (nothing is stored on a server): whoever opens "
                "it sees the same numbers.")
-    snaps = st.session_state.get(SNAPSHOTS_KEY) or {}
+    snaps = st.session_state.get(SNAPSHOTS) or {}
     if snaps:
         try:
-            link = common.share_link_with_snapshots(scenario, dict(snaps))
+            link = links.share_link_with_snapshots(scenario, dict(snaps))
         except ScenarioError as exc:
             st.warning("No link with the snapshots: " + "; ".join(exc.problems) + ".", icon=":material/link_off:")
         else:
@@ -349,18 +325,14 @@ def sidebar_tools() -> None:
                 st.page_link("pages/scenarios.py", label="Every value and its source",
                               icon=":material/arrow_forward:")
     with right:
-        pop = st.popover("Share", icon=":material/link:", width="stretch", key="side.share",
+        pop = st.popover("Share", icon=":material/link:", width="stretch", key=SHARE_POPOVER,
                          on_change="rerun", help="A link to this scenario, or a file to save.")
         with pop:
             if pop.open:
-                share_box(common.get_scenario(), key="side.save")
+                share_box(get_scenario(), key=SIDE_SAVE)
 
 
 # --------------------------------------------------------------------------- snapshots
-
-
-def snapshots() -> dict[str, Scenario]:
-    return st.session_state.setdefault(SNAPSHOTS_KEY, {})
 
 
 def take_snapshot(name: str, scenario: Scenario) -> str:
@@ -374,21 +346,21 @@ def take_snapshot(name: str, scenario: Scenario) -> str:
     return f"Replaced the snapshot “{name}”." if replaced else f"Saved the snapshot “{name}”."
 
 
-def _snapshot_clicked() -> None:
+def snapshot_clicked() -> None:
     state = st.session_state
-    state["_snapshot_note"] = take_snapshot(state.get("scenarios.snapshot_name", ""), common.get_scenario())
-    state["scenarios.snapshot_name"] = ""
+    state[SNAPSHOT_NOTE] = take_snapshot(state.get(SNAPSHOT_NAME, ""), get_scenario())
+    state[SNAPSHOT_NAME] = ""
 
 
-def _load_snapshot(name: str) -> None:
+def load_snapshot(name: str) -> None:
     s = snapshots().get(name)
     if s is not None:
-        common.set_scenario(s)
-        common.notify("info", f"The sidebar now holds the snapshot “{md_escape(name)}”: edit it, then snapshot it "
+        set_scenario(s)
+        notify("info", f"The sidebar now holds the snapshot “{md_escape(name)}”: edit it, then snapshot it "
                               "again under a new name to compare.", s)
 
 
-def _drop_snapshot(name: str) -> None:
+def drop_snapshot(name: str) -> None:
     snapshots().pop(name, None)
 
 
@@ -536,11 +508,11 @@ def export_files(result: SimulationResult, summary: pd.DataFrame, by_year: pd.Da
 @st.cache_data(max_entries=4, show_spinner=False, ttl=3600)
 def _chart_pack(scenario_json: str, comparison_json: str | None = None, ten_years: bool = False) -> dict[str, Any]:
     s = Scenario.model_validate_json(scenario_json)
-    result = common.simulate_cached(s)
-    summary = common.summary_cached(s)
+    result = engine.simulate_cached(s)
+    summary = engine.summary_cached(s)
     prov = reports.provenance(result)
     summary = open_summary(result, summary)
-    figs = reports.key_figures(result, summary, common.by_year_cached(s))
+    figs = reports.key_figures(result, summary, engine.by_year_cached(s))
     best = recommend(summary, len(result.years)).track  # None when no track is open to the ACO
     drivers: list[str] = []
     if best is not None:
@@ -578,4 +550,30 @@ def chart_pack(scenario: Scenario, comparison: pd.DataFrame | None = None) -> di
     ``scenario`` (with the side-by-side ``comparison`` of the scenarios compared, if any):
     drawn by a headless browser (kaleido, 10–20 s), so behind a button; cached."""
     cj = comparison.to_json(orient="split") if comparison is not None and len(comparison) else None
-    return _chart_pack(scenario.model_dump_json(), cj, st.session_state.get(horizon_view.KEY) == horizon_view.TEN)
+    return _chart_pack(scenario.model_dump_json(), cj, st.session_state.get(HORIZON) == horizon_view.TEN)
+
+
+# --------------------------------------------------------------------------- what-ifs
+
+
+def with_override(scenario: Scenario, track_key: str | None, name: str | None,
+                  value: float | None) -> Scenario:
+    """``scenario`` with one track's parameter changed as a what-if (validated), or with
+    every what-if cleared when ``track_key`` is None. Raises ValueError with the message."""
+    tracks = []
+    for choice in scenario.tracks:
+        if track_key is None:
+            tracks.append(choice.model_copy(update={"overrides": {}}))
+        elif choice.key == track_key:
+            data = choice.model_dump()
+            data["overrides"] = {**choice.overrides, name: value}
+            try:
+                tracks.append(TrackChoice.model_validate(data))
+            except ValidationError as exc:
+                raise ValueError("; ".join(format_errors(exc, TrackChoice))) from None
+        else:
+            tracks.append(choice)
+    try:
+        return Scenario.model_validate({**scenario.model_dump(), "tracks": [t.model_dump() for t in tracks]})
+    except ValidationError as exc:
+        raise ValueError("; ".join(format_errors(exc))) from None

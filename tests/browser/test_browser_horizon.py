@@ -1,52 +1,20 @@
 """The ten-year view in headless Chromium: open Compare tracks, choose "Ten years", see the two
 charts and the ratchet sentence, screenshot it (/tmp/hview-*.png), copy the share link and open
-it in a fresh browser context: the ten-year view again, with the same numbers."""
+it in a fresh browser context: the ten-year view again, with the same numbers. Uses the shared
+fixtures (tests/browser/conftest.py) and helpers (tests/browser/browser_support.py)."""
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_ui import CHROMIUM, CHROMIUM_ARGS, READY_JS, serve
+from .browser_support import COLD_START_S, _page, _ready, require_chromium
 
 pytestmark = pytest.mark.browser
 
-START_S = 300
-EXCEPTION = '[data-testid="stException"]'
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} not found", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    with serve(log=tmp_path_factory.mktemp("streamlit") / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(START_S * 1000)
-    return pg
-
-
-def _ready(pg, plots: int = 0) -> None:
-    pg.wait_for_timeout(400)
-    pg.wait_for_function(READY_JS, arg=plots, timeout=START_S * 1000, polling=100)
-    assert pg.locator(EXCEPTION).count() == 0, pg.locator(EXCEPTION).first.inner_text()
+require_chromium()
 
 
 def _story(pg) -> str:
@@ -60,7 +28,7 @@ def _table(pg) -> list[str]:
 def test_ten_year_view_screenshot_and_share_link(browser, url):
     pg = _page(browser)
     pg.goto(url, wait_until="commit")
-    _ready(pg, 2)
+    _ready(pg, 2, COLD_START_S)
     pg.get_by_role("radio", name="Ten years (2027–2036)").click()
     pg.wait_for_selector(".st-key-horizon_story")
     _ready(pg, 2)

@@ -1,0 +1,1 @@
+"""App tests: the dashboard (dashboard/, pages/, app.py) through Streamlit's AppTest."""

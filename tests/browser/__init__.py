@@ -1,0 +1,1 @@
+"""Browser tests: the dashboard in headless Chromium (marked ``browser``)."""
