@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import engine
+from simulation import reports
 from simulation.model import eligibility, montecarlo, share
 from simulation.model.scenario import (
     DEFAULT_TRACKS,
@@ -44,9 +45,8 @@ from simulation.model.scenario import (
     format_errors,
 )
 from simulation.reports import charts
-from simulation.reports import documents as reports
-from simulation.rules import settlement
 from simulation.rules.catalog import load_catalog
+from simulation.rules.explain import explain
 from simulation.text import clip, md_escape, money, printable
 
 SCENARIO_KEY = "scenario"
@@ -640,7 +640,7 @@ def warm_engine() -> float:
     t0 = time.perf_counter()
     result = montecarlo.simulate(Scenario(), trials=100)
     rules, args = result.settlement_inputs(result.keys[0], 0, 0)
-    settlement.explain(rules, **args)  # the one-ACO kernel of the walkthrough page
+    explain(rules, **args)  # the one-ACO kernel of the walkthrough page
     return time.perf_counter() - t0
 
 

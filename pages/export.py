@@ -9,7 +9,7 @@ import math
 import streamlit as st
 
 from pages import common, workflow
-from simulation.reports import documents as reports
+from simulation import reports
 
 common.deep_link_guard()
 s = common.get_scenario()

@@ -23,13 +23,13 @@ import streamlit as st
 
 from dashboard import a11y, horizon_view
 from pages import common
+from simulation import reports
 from simulation.model import presets
 from simulation.model.compare import compare_results, scenario_diff, simulate_named
 from simulation.model.io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
 from simulation.model.montecarlo import SimulationResult
 from simulation.model.scenario import Scenario, ScenarioError
 from simulation.reports import charts
-from simulation.reports import documents as reports
 from simulation.reports.words import open_rows, recommend
 from simulation.text import clip, md_escape, pct, plain_label, printable, unknown_fields
 

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..rules.catalog import DATA_DIR, Confidence
+from ..rules.catalog import DATA_DIR
+from ..rules.schema import Confidence
 from .eligibility import low_revenue_threshold
 from .scenario import CALIBRATION_FILE, Scenario, ScenarioError, validate_scenario
 
