@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from simulation import reports
+from simulation.calibration import derive_presets
 from simulation.cli import main
 from simulation.cms import acos as realdata
 from simulation.model import montecarlo as mc
@@ -128,7 +129,7 @@ def test_archetype_then_assumptions_validates():
 
 def test_preset_files_are_what_the_cms_data_give(shared_data):
     """The files hold exactly what ``--derive`` computes from the CMS results: not invented."""
-    derived = presets.derive(shared_data)
+    derived = derive_presets.derive(shared_data)
     for name, doc in derived.items():
         on_disk = json.loads((presets.PRESETS_DIR / f"{name}.json").read_text(encoding="utf-8"))
         assert on_disk == json.loads(json.dumps(doc)), f"{name}.json is stale: run {presets.DERIVE_COMMAND}"

@@ -52,7 +52,9 @@ from .scenario import (
     Scenario,
     TrackChoice,
     eligibility_notes,
+    get_path,
     policy_notes,
+    set_path,
     track_sequence,
 )
 from .stats import quantiles_of_sorted
@@ -648,19 +650,8 @@ def by_year(result: SimulationResult) -> pd.DataFrame:
 def _with(scenario: Scenario, path: str, value: Any) -> Scenario:
     """A copy of ``scenario`` with the dotted field ``path`` set to ``value`` (validated)."""
     data = scenario.model_dump()
-    node = data
-    parts = path.split(".")
-    for p in parts[:-1]:
-        node = node[p]
-    node[parts[-1]] = value
+    set_path(data, path, value)
     return Scenario.model_validate(data)
-
-
-def _get(scenario: Scenario, path: str) -> Any:
-    node: Any = scenario
-    for p in path.split("."):
-        node = getattr(node, p)
-    return node
 
 
 #: Main inputs for the tornado: dotted path, label, function of the base value -> (low, high).
@@ -686,7 +677,7 @@ def tornado(scenario: Scenario, *, trials: int | None = None, inputs=TORNADO_INP
     base = summary(simulate(scenario, trials=trials)).set_index("track")["expected_net"]
     rows = []
     for path, label, swing in inputs:
-        v = _get(scenario, path)
+        v = get_path(scenario, path)
         low, high = swing(v)
         if isinstance(v, int):
             low, high = round(low), round(high)

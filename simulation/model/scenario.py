@@ -492,6 +492,26 @@ def format_errors(exc: ValidationError, model: type[BaseModel] | None = None) ->
     return out
 
 
+def get_path(obj: Any, path: str) -> Any:
+    """The value at the dotted field ``path`` of a scenario (or any of its parts):
+    ``get_path(s, "aco.beneficiaries")``."""
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the dotted field ``path`` of a scenario's dict form (``Scenario.model_dump()``)
+    to ``value``, in place; a missing (or None) section is created. Validate afterwards
+    (:func:`validate_scenario`)."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        if data.get(part) is None:
+            data[part] = {}
+        data = data[part]
+    data[leaf] = value
+
+
 def validate_scenario(data: dict[str, Any] | Scenario) -> Scenario:
     """Build a :class:`Scenario`, raising :class:`ScenarioError` with every problem at once."""
     if isinstance(data, Scenario):

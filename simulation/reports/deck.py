@@ -15,23 +15,20 @@ import plotly.graph_objects as go
 
 from ..model.montecarlo import SimulationResult
 from ..model.montecarlo import summary as mc_summary
-from ..text import money, pct
+from ..text import money
 from . import words
 from .images import DRIVERS_TITLE, figures_png, key_figures
 from .provenance import Provenance, provenance
-from .tables import appendix_table, comparison_display
+from .tables import appendix_table, comparison_display, display_table
 from .words import NOT_OPEN_TITLE, board_sentence, key_assumptions, not_open, open_rows
 
 
 def _key_numbers(summary: pd.DataFrame, n: int = 6) -> pd.DataFrame:
     top = open_rows(summary).sort_values("expected_net", ascending=False, kind="stable").head(n)
-    return pd.DataFrame({
-        "Track": top["track"],
-        "Expected net": top["expected_net"].map(lambda v: money(v, signed=True)),
-        "Chance of ending behind": top["p_net_loss"].map(lambda v: pct(v, 1)),
-        "Chance of owing CMS": top["p_owe_cms"].map(lambda v: pct(v, 0)),
-        "Bad case (1 in 20)": top["p5"].map(lambda v: money(v, signed=True)),
-        "Good case (1 in 20)": top["p95"].map(lambda v: money(v, signed=True)),
+    return display_table(top, {
+        "Track": ("track", "text", 0), "Expected net": ("expected_net", "money", 0),
+        "Chance of ending behind": ("p_net_loss", "prob", 1), "Chance of owing CMS": ("p_owe_cms", "prob", 0),
+        "Bad case (1 in 20)": ("p5", "money", 0), "Good case (1 in 20)": ("p95", "money", 0),
     })
 
 

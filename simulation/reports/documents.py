@@ -20,11 +20,10 @@ import plotly.graph_objects as go
 
 from ..model.montecarlo import SimulationResult
 from ..model.montecarlo import summary as mc_summary
-from ..text import money, pct
 from . import charts, words
 from .images import DRIVERS_TITLE, figures_png, key_figures
 from .provenance import Provenance, ReportError, provenance
-from .tables import appendix_table, comparison_display
+from .tables import appendix_table, comparison_display, display_table
 from .words import NOT_OPEN_TITLE, board_sentence, key_assumptions, not_open, open_rows
 
 _CSS = """
@@ -63,14 +62,11 @@ def _html_table(df: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
 
 def _summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     s = open_rows(summary).sort_values("expected_net", ascending=False, kind="stable")
-    return pd.DataFrame({
-        "Track": s["track"],
-        "Expected net": s["expected_net"].map(lambda v: money(v, signed=True)),
-        "Chance of owing CMS": s["p_owe_cms"].map(lambda v: pct(v, 1)),
-        "Chance of ending behind": s["p_net_loss"].map(lambda v: pct(v, 1)),
-        "Bad case (5th pct)": s["p5"].map(lambda v: money(v, signed=True)),
-        "Median": s["p50"].map(lambda v: money(v, signed=True)),
-        "Good case (95th pct)": s["p95"].map(lambda v: money(v, signed=True)),
+    return display_table(s, {
+        "Track": ("track", "text", 0), "Expected net": ("expected_net", "money", 0),
+        "Chance of owing CMS": ("p_owe_cms", "prob", 1), "Chance of ending behind": ("p_net_loss", "prob", 1),
+        "Bad case (5th pct)": ("p5", "money", 0), "Median": ("p50", "money", 0),
+        "Good case (95th pct)": ("p95", "money", 0),
     })
 
 

@@ -217,13 +217,14 @@ def ten_year_tornado(scenario, path: str, *, trials: int = 3_000) -> pd.DataFram
     """Each main input's swing (montecarlo.TORNADO_INPUTS) on ``path``'s ten-year present
     value, the other inputs as in the scenario (same seed). Columns as montecarlo.tornado's,
     with ``net_*`` the present values."""
-    from ..model.montecarlo import TORNADO_INPUTS, _get, _with
+    from ..model.montecarlo import TORNADO_INPUTS, _with
+    from ..model.scenario import get_path
 
     paths = [_path_named(path)]
     base = _pv(scenario, paths, trials)[path]
     rows = []
     for name, label, swing in TORNADO_INPUTS:
-        v = _get(scenario, name)
+        v = get_path(scenario, name)
         low, high = swing(v)
         if isinstance(v, int):
             low, high = round(low), round(high)

@@ -129,20 +129,28 @@ COMPARISON_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def comparison_display(comparison: pd.DataFrame) -> pd.DataFrame:
-    """The side-by-side table (:func:`simulation.model.compare.compare_results`) as a reader sees
-    it: the columns that matter, money in $K/$M, chances as percentages, '–' where empty."""
+def display_table(df: pd.DataFrame, columns: Mapping[str, tuple[str, str, int]]) -> pd.DataFrame:
+    """``df`` as a reader sees it: ``columns`` maps each heading to (column, kind, digits);
+    money ('money') signed in $K/$M, chances ('prob') as percentages with ``digits``, text as
+    it is, '–' where empty. Columns ``df`` does not have are left out."""
     out = {}
-    for col, (heading, kind) in COMPARISON_COLUMNS.items():
-        if col not in comparison:
+    for heading, (col, kind, digits) in columns.items():
+        if col not in df:
             continue
-        values = comparison[col]
+        values = df[col]
         if kind == "money":
             values = values.map(lambda v: money(v, signed=True))
         elif kind == "prob":
-            values = values.map(lambda v: pct(v, 1))
+            values = values.map(lambda v, d=digits: pct(v, d))
         out[heading] = values.map(lambda v: "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
     return pd.DataFrame(out)
+
+
+def comparison_display(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The side-by-side table (:func:`simulation.model.compare.compare_results`) as a reader sees
+    it: the columns that matter, money in $K/$M, chances as percentages, '–' where empty."""
+    return display_table(comparison, {heading: (col, kind, 1)
+                                      for col, (heading, kind) in COMPARISON_COLUMNS.items()})
 
 
 def _plain_source(text: str) -> str:
