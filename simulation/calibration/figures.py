@@ -44,7 +44,7 @@ _GROUP_COLOURS = (
 
 
 def _layout(fig, title: str, height: int = 560, width: int = 1200) -> None:
-    """The house look (:func:`simulation.reports.style.house_style`), sized and titled for a PNG."""
+    """The house look (:func:`simulation.style.house_style`), sized and titled for a PNG."""
     style.house_style(fig, height=height)
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left",
