@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..text import money
 from .catalog import TrackRules
 from .settlement import settle
 
@@ -30,16 +31,6 @@ class Step:
     rate: float | None
     citation: str
     text: str
-
-
-def _money(x: float) -> str:
-    sign = "-" if x < 0 else ""
-    x = abs(x)
-    if x >= 1e6:
-        return f"{sign}${x / 1e6:,.2f}M"
-    if x >= 1e3:
-        return f"{sign}${x / 1e3:,.1f}K"
-    return f"{sign}${x:,.0f}"
 
 
 _BENCHMARK_CITE = {
@@ -78,7 +69,7 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
 
     raw_total = float(benchmark) * float(py)
     add("benchmark", "Updated benchmark", raw_total, raw_total, None, _BENCHMARK_CITE[rules.program],
-        f"CMS expected {_money(raw_total)} of Medicare spending for {beneficiaries:,.0f} assigned "
+        f"CMS expected {money(raw_total)} of Medicare spending for {beneficiaries:,.0f} assigned "
         f"beneficiaries (${float(benchmark):,.0f} per beneficiary).")
     running = raw_total
     higher = bool(inputs.get("higher_spending", False))
@@ -94,13 +85,13 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
             parts.append("the part of the quality withhold not earned back")
         add("discount", "Discount and quality withhold", cut, running, None,
             rules.source("benchmark_discount") or rules.source("quality_withhold"),
-            f"The benchmark is lowered by {' and '.join(parts)}: {_money(cut)}.")
+            f"The benchmark is lowered by {' and '.join(parts)}: {money(cut)}.")
     spending_cite = _SPENDING_CITES.get(rules.program, _SPENDING_CITE)
     add("spending", "Actual spending", -s["expenditure_total"], s["gross"], None, spending_cite,
-        f"Assigned beneficiaries actually cost {_money(s['expenditure_total'])}.")
+        f"Assigned beneficiaries actually cost {money(s['expenditure_total'])}.")
     kind = "savings" if s["gross"] >= 0 else "losses"
     add("gross", f"Gross {kind}", None, s["gross"], s["savings_rate"], spending_cite,
-        f"Benchmark minus spending is {_money(s['gross'])}, a savings rate of {s['savings_rate']:.2%} "
+        f"Benchmark minus spending is {money(s['gross'])}, a savings rate of {s['savings_rate']:.2%} "
         "of the benchmark.")
     msr_cite = rules.source("msr_scale") if rules.msr_mode == "size_scale" else rules.source("msr_mode")
     if s["gross"] > 0:
@@ -132,7 +123,7 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
                 running -= s["sequestration"]
                 if rules.sequestration_stage == "gross" and rules.loss_rate_mode == "corridor":
                     text = (f"Medicare sequestration takes {rules.sequestration_rate:.0%} of the gross savings "
-                            f"before the corridors, so they keep {_money(s['sequestration'])} less.")
+                            f"before the corridors, so they keep {money(s['sequestration'])} less.")
                     cite = rules.source("sequestration_rate") + "; " + rules.source("sequestration_stage")
                 else:
                     text = f"Medicare sequestration withholds {rules.sequestration_rate:.0%} of the payment."
@@ -143,12 +134,12 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
             if s["shared_savings"] < running - 0.005:
                 add("cap", "Performance payment limit", s["shared_savings"] - running, s["shared_savings"],
                     None, rules.source("savings_cap"),
-                    f"Payment is capped at {_money(s['savings_cap'])} ({rules.savings_cap:.0%} of the benchmark).")
+                    f"Payment is capped at {money(s['savings_cap'])} ({rules.savings_cap:.0%} of the benchmark).")
         add("paid", "Shared savings paid", None, s["shared_savings"], None, rules.source("max_share_rate"),
-            f"CMS pays the ACO {_money(s['shared_savings'])}.")
+            f"CMS pays the ACO {money(s['shared_savings'])}.")
     elif s["gross"] < 0 and rules.risk == "one_sided":
         add("one_sided", "One-sided track", None, 0.0, None, rules.source("loss_rate_mode"),
-            f"Spending exceeded the benchmark by {_money(-s['gross'])}, but a one-sided track never owes losses.")
+            f"Spending exceeded the benchmark by {money(-s['gross'])}, but a one-sided track never owes losses.")
     elif s["gross"] < 0:
         if rules.msr_mode == "none":
             text = "This model has no minimum loss rate: losses count from the first dollar."
@@ -163,7 +154,7 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
         if s["acpt_protection"]:
             add("acpt", "ACPT loss protection", None, -s["loss_base"], None,
                 "42 CFR 425.652(b)(5) [REG]",
-                f"Against the benchmark updated without the ACPT the loss is smaller, {_money(s['loss_base'])}, so that is used.")
+                f"Against the benchmark updated without the ACPT the loss is smaller, {money(s['loss_base'])}, so that is used.")
         if s["met_mlr"]:
             if rules.loss_rate_mode == "corridor" and rules.corridors:
                 add("loss_rate", "Risk corridors", s["loss_base"] - s["losses_before_limit"],
@@ -175,27 +166,27 @@ def explain(rules: TrackRules, benchmark: float, expenditure: float, beneficiari
                 add("loss_rate", "Shared loss rate", s["loss_base"] - s["losses_before_limit"],
                     -s["losses_before_limit"], s["loss_rate"],
                     rules.source("shared_loss_rate") or rules.source("loss_rate_mode"),
-                    f"The ACO owes {s['loss_rate']:.1%} of its losses: {_money(s['losses_before_limit'])}.")
+                    f"The ACO owes {s['loss_rate']:.1%} of its losses: {money(s['losses_before_limit'])}.")
             running = s["losses_before_limit"]
             if s["loss_limit"] < running:
                 add("loss_limit", "Loss sharing limit", running - s["loss_limit"], -s["loss_limit"], None,
                     rules.source("loss_limit_revenue") or rules.source("loss_limit_benchmark"),
-                    f"Losses owed are limited to {_money(s['loss_limit'])}.")
+                    f"Losses owed are limited to {money(s['loss_limit'])}.")
                 running = s["loss_limit"]
             if s["euc_reduction"]:
                 add("euc", "Extreme and uncontrollable circumstances", s["euc_reduction"],
                     -s["shared_losses"], None, _EUC_CITE,
-                    f"Losses are reduced by {_money(s['euc_reduction'])} for a disaster or public health emergency.")
+                    f"Losses are reduced by {money(s['euc_reduction'])} for a disaster or public health emergency.")
         add("owed", "Shared losses owed", None, -s["shared_losses"], None,
             rules.source("loss_rate_mode"),
-            f"The ACO owes CMS {_money(s['shared_losses'])}." if s["shared_losses"] else "The ACO owes nothing.")
+            f"The ACO owes CMS {money(s['shared_losses'])}." if s["shared_losses"] else "The ACO owes nothing.")
     if s["admin_add_on"]:
         add("add_on", "Administrative add-on", s["admin_add_on"], s["earned"], rules.admin_add_on,
             rules.source("admin_add_on") + "; " + rules.source("admin_add_on_placement"),
             f"As a higher-spending ACO it also receives the administrative add-on, {rules.admin_add_on:.1%} "
-            f"of the benchmark before the discount: {_money(s['admin_add_on'])}, paid apart from the sharing.")
+            f"of the benchmark before the discount: {money(s['admin_add_on'])}, paid apart from the sharing.")
     add("net", "Settlement", None, s["earned"], None, rules.source("max_share_rate"),
-        f"Net settlement with CMS: {_money(s['earned'])}.")
+        f"Net settlement with CMS: {money(s['earned'])}.")
     return steps
 
 
@@ -212,7 +203,7 @@ def _lead_benchmark_steps(rules: TrackRules, s: dict[str, float], raw_total: flo
     if given is not None and d:
         add("discount", "Benchmark discount", discounted - raw_total, discounted, d, rules.source("benchmark_discount"),
             f"The benchmark is set {abs(d):.2%} {'below' if d > 0 else 'above'} the one entered "
-            f"({_money(discounted - raw_total)}): the discount, and in a simulated year the level of a "
+            f"({money(discounted - raw_total)}): the discount, and in a simulated year the level of a "
             "prospective benchmark calibrated on REACH results (docs/calibration.md).")
         running = discounted
     elif d:
@@ -223,7 +214,7 @@ def _lead_benchmark_steps(rules: TrackRules, s: dict[str, float], raw_total: flo
                    else "of the model")
             cite = rules.source("benchmark_discount")
         add("discount", "Benchmark discount", discounted - raw_total, discounted, d, cite,
-            f"The benchmark is lowered by the discount {why}, {d:.2%}: {_money(discounted - raw_total)}.")
+            f"The benchmark is lowered by the discount {why}, {d:.2%}: {money(discounted - raw_total)}.")
         running = discounted
     q = min(max(float(inputs.get("quality_score", 1.0)), 0.0), 1.0)
     lost = -running * rules.quality_withhold * (1.0 - q) + 0.0  # + 0.0: never "-0"
@@ -235,14 +226,14 @@ def _lead_benchmark_steps(rules: TrackRules, s: dict[str, float], raw_total: flo
         rules.source("quality_withhold") + "; " + rules.source("quality_withhold_in_settlement"),
         f"{rules.quality_withhold:.0%} of the discounted benchmark is withheld and earned back with the "
         f"quality score ({q:.1%}): "
-        + (f"the {1 - q:.1%} not earned back lowers the benchmark by {_money(-lost)}." if lost < -0.005
+        + (f"the {1 - q:.1%} not earned back lowers the benchmark by {money(-lost)}." if lost < -0.005
            else "all of it is earned back."))
     running = after_withhold
     if abs(add_on_in) > 0.005:
         add("add_on_benchmark", "Administrative add-on", add_on_in, s["benchmark_total"], rules.admin_add_on,
             rules.source("admin_add_on") + "; " + rules.source("admin_add_on_placement"),
             f"As a higher-spending ACO its benchmark carries the administrative add-on, {rules.admin_add_on:.1%} "
-            f"of the benchmark before the discount: {_money(add_on_in)}.")
+            f"of the benchmark before the discount: {money(add_on_in)}.")
         running = s["benchmark_total"]
     return running
 
@@ -267,11 +258,11 @@ def _corridor_text(rules: TrackRules, s: dict[str, float], gross: float, kept: f
                  else f"beyond {p(lower)}")
         if lower == 0.0 and upper != math.inf:
             where = f"up to {p(upper)} of the benchmark"
-        parts.append(f"{p(band.share)} of the {_money(amount)} {where}")
+        parts.append(f"{p(band.share)} of the {money(amount)} {where}")
         lower = upper
     share = kept / gross if gross else 0.0
-    return (f"Risk corridors: the ACO {verb} {'; '.join(parts)}. In all it {verb} {_money(kept)} of "
-            f"{_money(gross)} gross {what}, {share:.1%}.")
+    return (f"Risk corridors: the ACO {verb} {'; '.join(parts)}. In all it {verb} {money(kept)} of "
+            f"{money(gross)} gross {what}, {share:.1%}.")
 
 
 def _share_text(rules: TrackRules, s: dict[str, float]) -> str:
