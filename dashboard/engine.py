@@ -29,7 +29,7 @@ from dashboard.widgets import md
 from simulation.model import montecarlo
 from simulation.model.scenario import Scenario
 from simulation.reports import charts
-from simulation.rules import settlement
+from simulation.rules.explain import explain
 
 #: The most futures × tracks × years one dashboard run may settle (the default scenario is
 #: 20,000 × 15 × 5 = 1.5 million; 400,000 futures of 15 tracks over 5 years fit).
@@ -156,7 +156,7 @@ def warm_engine() -> float:
     t0 = time.perf_counter()
     result = montecarlo.simulate(Scenario(), trials=100)
     rules, args = result.settlement_inputs(result.keys[0], 0, 0)
-    settlement.explain(rules, **args)  # the one-ACO kernel of the walkthrough page
+    explain(rules, **args)  # the one-ACO kernel of the walkthrough page
     return time.perf_counter() - t0
 
 

@@ -132,7 +132,7 @@ def tooltip(*names: str) -> str:
 
 
 def step_entry(key: str) -> GlossaryEntry | None:
-    """The entry that explains settlement step ``key`` (simulation.rules.settlement.explain)."""
+    """The entry that explains settlement step ``key`` (simulation.rules.explain.explain)."""
     for entry in glossary():
         if key in entry.steps:
             return entry

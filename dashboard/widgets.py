@@ -16,10 +16,10 @@ from typing import Any
 import streamlit as st
 
 from dashboard.state import NOTICE_PAGES, NOTICES, get_scenario
+from simulation import reports
 from simulation.model import eligibility, montecarlo
 from simulation.model.scenario import Scenario
 from simulation.reports import charts
-from simulation.reports import documents as reports
 from simulation.text import md_escape, money, printable
 
 

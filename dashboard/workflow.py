@@ -40,13 +40,13 @@ from dashboard.state import (
     set_scenario,
     snapshots,
 )
+from simulation import reports
 from simulation.model import presets
 from simulation.model.compare import compare_results, scenario_diff, simulate_named
 from simulation.model.io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
 from simulation.model.montecarlo import SimulationResult
 from simulation.model.scenario import Scenario, ScenarioError, TrackChoice, format_errors
 from simulation.reports import charts
-from simulation.reports import documents as reports
 from simulation.reports.words import open_rows, recommend
 from simulation.text import clip, md_escape, plain_label, printable, unknown_fields
 

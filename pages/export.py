@@ -9,7 +9,7 @@ import math
 import streamlit as st
 
 from dashboard import engine, links, state, widgets, workflow
-from simulation.reports import documents as reports
+from simulation import reports
 
 links.deep_link_guard()
 s = state.get_scenario()

@@ -3,7 +3,7 @@
 Pick a track and a performance year, start from a simulated year of the current scenario
 (typical, bad, good) or your own numbers, and follow the waterfall from benchmark to
 settlement. Change any number to see what changed. All logic is in
-:mod:`simulation.learn.walkthrough`; the steps come from :func:`simulation.rules.settlement.explain`.
+:mod:`simulation.learn.walkthrough`; the steps come from :func:`simulation.rules.explain.explain`.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation import reports
+from simulation.calibration import derive_presets
 from simulation.cli import main
 from simulation.cms import acos as realdata
 from simulation.model import montecarlo as mc
@@ -41,7 +43,6 @@ from simulation.model.io import (
 )
 from simulation.model.scenario import Scenario, ScenarioError, TrackChoice
 from simulation.model.share import QUERY_PARAM, decode_scenario, encode_scenario, share_url
-from simulation.reports import documents as reports
 from simulation.reports.charts import tradeoff_text
 from simulation.rules.catalog import rules_version
 from simulation.text import money
@@ -128,7 +129,7 @@ def test_archetype_then_assumptions_validates():
 
 def test_preset_files_are_what_the_cms_data_give(shared_data):
     """The files hold exactly what ``--derive`` computes from the CMS results: not invented."""
-    derived = presets.derive(shared_data)
+    derived = derive_presets.derive(shared_data)
     for name, doc in derived.items():
         on_disk = json.loads((presets.PRESETS_DIR / f"{name}.json").read_text(encoding="utf-8"))
         assert on_disk == json.loads(json.dumps(doc)), f"{name}.json is stale: run {presets.DERIVE_COMMAND}"
@@ -384,7 +385,7 @@ def test_scenario_diff_lists_what_differs():
 
 
 def test_recommendation_reuses_the_dashboard_sentence(summ):
-    text = reports.recommendation(summ)
+    text = reports.recommendation_text(summ)
     best = summ.sort_values("expected_net", ascending=False).iloc[0]
     assert text.startswith(f"{best.track} pays the most on average")
     assert money(best.expected_net, signed=True) in text and "**" not in text
@@ -429,7 +430,7 @@ def test_xlsx_reads_back_with_the_right_numbers(result, summ, prov):
 def test_pptx_holds_the_recommendation_charts_and_assumptions(result, summ, prov):
     from pptx import Presentation
 
-    text = reports.recommendation(summ)
+    text = reports.recommendation_text(summ)
     data = reports.pptx_bytes(result, summary=summ, prov=prov, images={"Range of outcomes": tiny_png()})
     deck = Presentation(io.BytesIO(data))
     slides = list(deck.slides)
@@ -468,7 +469,7 @@ def test_html_report_holds_the_figures_once_and_provenance(result, summ, prov):
     assert f"seed {res.seed}" in page and rules_version() in page and "Assigned beneficiaries" in page
     static = reports.report_html(result, summary=summ, prov=prov, images={"Chart": tiny_png()})
     assert "Plotly.newPlot" not in static and "data:image/png;base64," in static
-    assert reports.recommendation(summ).split(":")[0] in static
+    assert reports.recommendation_text(summ).split(":")[0] in static
 
 
 needs_browser = pytest.mark.skipif(reports.find_browser() is None, reason="needs Chrome or Chromium")
@@ -488,7 +489,7 @@ def test_pdf_report(result, summ, prov):
 
 
 def test_pdf_without_a_browser_is_one_line(result, summ, monkeypatch):
-    monkeypatch.setattr(reports, "find_browser", lambda: None)
+    monkeypatch.setattr(reports.documents, "find_browser", lambda: None)
     with pytest.raises(reports.ReportError, match="needs Chrome or Chromium"):
         reports.report_pdf(result, summary=summ, images={})
 

@@ -26,7 +26,9 @@ from simulation.model.scenario import (
     track_sequence,
 )
 from simulation.rules.catalog import VARIANTS, load_catalog
-from simulation.rules.settlement import _rule_arrays, explain, is_higher_spending, settle
+from simulation.rules.explain import explain
+from simulation.rules.kernel import _rule_arrays
+from simulation.rules.settlement import is_higher_spending, settle
 
 B, N = 10_000.0, 10_000  # $10,000 per beneficiary, 10,000 beneficiaries: $100M of benchmark
 PROPOSAL = "CY2027_PROPOSAL"

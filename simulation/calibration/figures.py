@@ -1,4 +1,4 @@
-"""The calibration's figures, in the house style of :mod:`simulation.reports.charts`."""
+"""The calibration's figures, in the house style of :mod:`simulation.style`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..reports import charts
+from .. import style
 from .base import COMMERCIAL_MAE, SHOCK_YEAR
 from .descriptive import _persistence_same
 from .fit import NoiseFit
@@ -23,32 +23,32 @@ if TYPE_CHECKING:  # pragma: no cover
 # Figures
 # ============================================================================================
 
-#: The house palette (:mod:`simulation.reports.charts`): observed data in the MSSP blue, the model's
+#: The house palette (:mod:`simulation.style`): observed data in the MSSP blue, the model's
 #: noise in the loss colour, the persistent part in the savings colour, references in grey.
-_DATA = charts.TRACK_COLORS["BASIC_C"]
-_LIGHT = charts.TRACK_COLORS["BASIC_A"]
-_MODEL = charts.LOSS
-_EFFECT = charts.SAVINGS
-_REFERENCE = charts.ZERO
+_DATA = style.TRACK_COLORS["BASIC_C"]
+_LIGHT = style.TRACK_COLORS["BASIC_A"]
+_MODEL = style.LOSS
+_EFFECT = style.SAVINGS
+_REFERENCE = style.ZERO
 #: Size bands are ordered: the sequential blues of the BASIC levels, small to large.
-_BAND_COLOURS = tuple(charts.TRACK_COLORS[f"BASIC_{c}"] for c in "ABCDE")
+_BAND_COLOURS = tuple(style.TRACK_COLORS[f"BASIC_{c}"] for c in "ABCDE")
 _GROUP_COLOURS = (
     _DATA,
     _LIGHT,
-    charts.TRACK_COLORS["REACH_PROFESSIONAL"],
+    style.TRACK_COLORS["REACH_PROFESSIONAL"],
     _EFFECT,
-    charts.rgba(charts.SAVINGS, 0.45),
+    style.rgba(style.SAVINGS, 0.45),
     _MODEL,
-    charts.TRACK_COLORS["BASIC_GLIDE"],
+    style.TRACK_COLORS["BASIC_GLIDE"],
 )
 
 
 def _layout(fig, title: str, height: int = 560, width: int = 1200) -> None:
-    """The house look (:func:`simulation.reports.charts.house_style`), sized and titled for a PNG."""
-    charts.house_style(fig, height=height)
+    """The house look (:func:`simulation.style.house_style`), sized and titled for a PNG."""
+    style.house_style(fig, height=height)
     fig.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left",
-               "font": {"size": 20, "family": charts.FONT, "color": charts.INK}},
+               "font": {"size": 20, "family": style.FONT, "color": style.INK}},
         width=width,
         margin={"l": 90, "r": 30, "t": 100, "b": 150},
         legend={
@@ -59,7 +59,7 @@ def _layout(fig, title: str, height: int = 560, width: int = 1200) -> None:
             "font": {"size": 14},
         },
     )
-    fig.update_annotations(font={"size": 16, "family": charts.FONT, "color": charts.INK})
+    fig.update_annotations(font={"size": 16, "family": style.FONT, "color": style.INK})
 
 
 def figure_dispersion_by_size(study: dict):
@@ -196,14 +196,14 @@ def figure_dispersion_by_year(study: dict):
             y=overall["std"],
             name="all ACOs",
             mode="lines+markers",
-            line={"color": charts.INK, "width": 4},
+            line={"color": style.INK, "width": 4},
         )
     )
     shock = study["fit"].shock_year or SHOCK_YEAR
     fig.add_vrect(
         x0=shock - 0.4,
         x1=shock + 0.4,
-        fillcolor=charts.NEUTRAL,
+        fillcolor=style.NEUTRAL,
         opacity=0.15,
         line_width=0,
         annotation_text="COVID-19",
@@ -350,7 +350,7 @@ def figure_quality(study: dict):
             y=overall.quality_mean,
             name="all ACOs",
             mode="lines+markers",
-            line={"color": charts.INK, "width": 4},
+            line={"color": style.INK, "width": 4},
         ),
         1,
         1,
@@ -465,7 +465,7 @@ def figure_backtest(study: dict):
         "commercial<br>model",
     ]
     values = [m["mae_model"], m["mae_naive"], m["mae_uncalibrated"], m["mae_mean"], COMMERCIAL_MAE]
-    colours = [_DATA, charts.NEUTRAL, _LIGHT, charts.GRID, charts.rgba(charts.LOSS, 0.45)]
+    colours = [_DATA, style.NEUTRAL, _LIGHT, style.GRID, style.rgba(style.LOSS, 0.45)]
     fig.add_trace(
         go.Bar(
             x=labels,

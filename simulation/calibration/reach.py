@@ -154,7 +154,7 @@ def figure(result: dict):
     """Published and simulated share with net savings per arrangement (a Plotly figure)."""
     import plotly.graph_objects as go
 
-    from ..reports.charts import house_style, track_color
+    from ..style import house_style, track_color
 
     names = list(ARRANGEMENTS.values())
     fig = go.Figure()

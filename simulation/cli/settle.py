@@ -3,7 +3,7 @@
     acosim settle --track LEAD_GLOBAL --year 2027 --benchmark 12000 --spending 11000 \\
         --beneficiaries 20000 [--quality 0.9] [--spending-vs-region 1.05] [--format json]
 
-The steps are :func:`simulation.rules.settlement.explain`'s, the same the walkthrough page shows,
+The steps are :func:`simulation.rules.explain.explain`'s, the same the walkthrough page shows,
 so the amounts are the engine's own. Every value is checked here: a bad one ends with exit
 code 2 and one line naming the flag and its allowed range.
 
@@ -157,7 +157,8 @@ def _money(x: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..rules.catalog import VARIANTS
-    from ..rules.settlement import explain, settle
+    from ..rules.explain import explain
+    from ..rules.settlement import settle
 
     rules, benchmark, spending, beneficiaries, kw = _inputs(args)
     steps = explain(rules, benchmark, spending, beneficiaries, **kw)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..model.scenario import Scenario, TrackChoice, calibrated_defaults, validate_scenario
+from ..model.scenario import Scenario, TrackChoice, calibrated_defaults, set_path, validate_scenario
 from ..text import clip
 from .puf import PufFormatError, load_puf
 from .results import file_year, link_acos, results_files
@@ -407,11 +407,7 @@ def scenario_from_aco(history: pd.DataFrame, base: Scenario | None = None) -> Sc
         if item.path == "tracks":
             data["tracks"] = [t.model_dump() for t in item.value]
             continue
-        node = data
-        *parents, leaf = item.path.split(".")
-        for part in parents:
-            node = node[part]
-        node[leaf] = item.value
+        set_path(data, item.path, item.value)
     return validate_scenario(data)
 
 

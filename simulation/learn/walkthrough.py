@@ -1,6 +1,6 @@
 """The settlement walkthrough's logic, with no UI: outcomes to walk, the walk, and what changed.
 
-A *walk* is :func:`simulation.rules.settlement.explain` run on one ACO-year: the ordered steps from
+A *walk* is :func:`simulation.rules.explain.explain` run on one ACO-year: the ordered steps from
 benchmark to settlement, each with its rule citation. This module only gathers the inputs
 (typed by a student, or taken from a simulated trial-year), runs ``explain`` and compares two
 walks; it never re-implements a settlement rule, so the final amount is always
@@ -28,7 +28,7 @@ import numpy as np
 from ..model.scenario import Scenario, TrackChoice
 from ..reports import charts
 from ..rules.catalog import TrackRules, load_catalog
-from ..rules.settlement import Step, explain
+from ..rules.explain import Step, explain
 from ..text import md_escape, money, pct
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -303,7 +303,7 @@ class Walk:
 
 
 def walk(rules: TrackRules, inputs: WalkInputs) -> Walk:
-    """Settle ``inputs`` under ``rules`` with :func:`~simulation.rules.settlement.explain`."""
+    """Settle ``inputs`` under ``rules`` with :func:`~simulation.rules.explain.explain`."""
     steps = explain(rules, float(inputs.benchmark), float(inputs.expenditure),
                     float(inputs.beneficiaries), **inputs.settle_kwargs(rules))
     return Walk(rules, inputs, tuple(steps))

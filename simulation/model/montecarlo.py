@@ -43,7 +43,8 @@ from numba import njit
 from scipy import optimize
 
 from ..rules.catalog import TrackRules, load_catalog
-from ..rules.settlement import Row, is_higher_spending, prepare_batch, run_batch
+from ..rules.kernel import Row, prepare_batch, run_batch
+from ..rules.settlement import is_higher_spending
 from . import eligibility
 from .noise import noise_sd
 from .scenario import (

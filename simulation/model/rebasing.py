@@ -18,7 +18,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..rules.catalog import DATA_DIR, CatalogError, Confidence
+from ..rules.catalog import DATA_DIR, CatalogError
+from ..rules.schema import Confidence
 
 REBASING_FILE = DATA_DIR / "horizon" / "rebasing.yaml"
 

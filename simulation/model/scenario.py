@@ -492,6 +492,33 @@ def format_errors(exc: ValidationError, model: type[BaseModel] | None = None) ->
     return out
 
 
+def get_path(obj: Any, path: str) -> Any:
+    """The value at the dotted field ``path`` of a scenario (or any of its parts):
+    ``get_path(s, "aco.beneficiaries")``."""
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the dotted field ``path`` of a scenario's dict form (``Scenario.model_dump()``)
+    to ``value``, in place; a missing (or None) section is created. Validate afterwards
+    (:func:`validate_scenario`)."""
+    *parents, leaf = path.split(".")
+    for part in parents:
+        if data.get(part) is None:
+            data[part] = {}
+        data = data[part]
+    data[leaf] = value
+
+
+def with_path(scenario: Scenario, path: str, value: Any) -> Scenario:
+    """A copy of ``scenario`` with the dotted field ``path`` set to ``value`` (validated)."""
+    data = scenario.model_dump()
+    set_path(data, path, value)
+    return Scenario.model_validate(data)
+
+
 def validate_scenario(data: dict[str, Any] | Scenario) -> Scenario:
     """Build a :class:`Scenario`, raising :class:`ScenarioError` with every problem at once."""
     if isinstance(data, Scenario):
@@ -604,31 +631,3 @@ def eligibility_notes(choice: TrackChoice, scenario: Scenario) -> list[str]:
             )
     return notes
 
-
-# --------------------------------------------------------------------------- dotted paths
-# One way to name a scenario field ("aco.beneficiaries"), used by the sensitivity analyses,
-# the ten-year drivers, share links and the sidebar.
-
-
-def get_path(obj: Any, path: str) -> Any:
-    """The value of the dotted field ``path`` of ``obj`` (a scenario or any part of it)."""
-    for part in path.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def set_path(data: dict, path: str, value: Any) -> None:
-    """Set the dotted field ``path`` in the nested dict ``data``, creating levels as needed."""
-    parts = path.split(".")
-    for p in parts[:-1]:
-        if data.get(p) is None:
-            data[p] = {}
-        data = data[p]
-    data[parts[-1]] = value
-
-
-def with_path(scenario: Scenario, path: str, value: Any) -> Scenario:
-    """A copy of ``scenario`` with the dotted field ``path`` set to ``value`` (validated)."""
-    data = scenario.model_dump()
-    set_path(data, path, value)
-    return Scenario.model_validate(data)

@@ -1,27 +1,15 @@
 """Plotly figures of simulation results: pure functions (DataFrame or arrays -> go.Figure).
 
-One place for the house look, so that a colour or an axis means the same thing on every
-chart of the dashboard and of the exports:
-
-* money is on a $K/$M/$B axis with a real sign (−$5M, $0, +$5M), ticks computed here;
-* :data:`SAVINGS` (bluish green) always means money to the ACO, :data:`LOSS` (vermillion)
-  money the ACO loses or owes; both from the Okabe–Ito colour-blind-safe palette, and every
-  figure also carries the sign in its text, so colour is never the only cue;
-* each track has one colour everywhere (:func:`track_color`), grouped by family: BASIC
-  levels in blues and cyans (A light to E dark, each hue apart), the glide path purple, ENHANCED magenta, the legacy
-  tracks greys, NGACO browns, REACH golds and LEAD light gold and olive. No track colour is
-  green or red; :func:`color_distance` checks that they stay apart.
-
-Figures are assembled as plain dicts and handed to plotly without its per-property
-validation (:func:`_figure`): about 3 ms a figure instead of 25 ms, which matters on every
-rerun of every session. tests/test_charts_fast.py builds every chart here both ways and
-requires the same JSON, so a misspelt property still fails a test.
+The house look (colours, fonts, money axes, the layout) is :mod:`simulation.style`; the
+placement of a scatter's labels is :mod:`simulation.reports.label_layout`. The style's names
+are importable from here too (``charts.TRACK_COLORS``, ``charts.house_style``), since every
+page that draws a figure uses both. tests/test_charts_fast.py builds every chart here both
+ways (with and without plotly's validation) and requires the same JSON.
 No streamlit here; the dashboard passes the figures to ``st.plotly_chart``.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -29,212 +17,97 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from ..model.stats import quantiles_of_sorted
+from ..style import (
+    CONFIG,
+    FEATURED,
+    FONT,
+    GRID,
+    INK,
+    LOSS,
+    LOSS_TINT,
+    NEUTRAL,
+    SAVINGS,
+    SAVINGS_TINT,
+    TRACK_COLORS,
+    ZERO,
+    _axis,
+    _figure,
+    _hline,
+    _layout,
+    _side_labels,
+    _template,
+    _tints,
+    _vline,
+    color_distance,
+    color_map,
+    house_style,
+    money_axis,
+    money_color,
+    money_tick,
+    money_ticks,
+    rgba,
+    track_color,
+)
 from ..text import money, odds, pct
-
-SAVINGS = "#009E73"
-LOSS = "#D55E00"
-NEUTRAL = "#5f6b7a"
-INK = "#1f2933"
-GRID = "#e6e9ee"
-ZERO = "#8a94a3"
-FONT = '"Source Sans", "Source Sans Pro", "Source Sans 3", "Helvetica Neue", Arial, sans-serif'
-SAVINGS_TINT = "rgba(0, 158, 115, 0.07)"
-LOSS_TINT = "rgba(213, 94, 0, 0.07)"
-CONFIG = {"displayModeBar": False, "responsive": True}
-
-TRACK_COLORS: dict[str, str] = {
-    # BASIC levels: light blue, blue, cyan, indigo, navy (hue and lightness both differ, so
-    # neighbouring levels stay apart on a chart and in grey print)
-    "BASIC_A": "#9ecae9", "BASIC_B": "#3182bd", "BASIC_C": "#0097a7", "BASIC_D": "#5c6bc0",
-    "BASIC_E": "#0b2a5b", "BASIC_GLIDE": "#7b3fa0", "ENHANCED": "#e7298a",
-    "TRACK_1": "#b8b8b8", "TRACK_1_PLUS": "#969696", "TRACK_2": "#6f6f6f", "TRACK_3": "#4a4a4a",
-    "NGACO_A": "#c49a6c", "NGACO_B": "#8c6239",
-    "REACH_PROFESSIONAL": "#e6ab02", "REACH_GLOBAL": "#a67c00",
-    # LEAD, REACH's successor from 2027: the same yellow family, lighter and darker than REACH
-    "LEAD_PROFESSIONAL": "#f6c85f", "LEAD_GLOBAL": "#4d4d00",
-}
-_SPARE = ("#17becf", "#7f7f7f", "#bcbd22", "#9467bd", "#8c564b")
-
-#: The tracks shown first where many would crowd a chart (the rest stay one click away).
-FEATURED = ("BASIC_A", "BASIC_E", "ENHANCED", "BASIC_GLIDE", "REACH_PROFESSIONAL", "REACH_GLOBAL")
-
-
-def track_color(code: str) -> str:
-    """The colour of a catalog track code (BASIC_GLIDE for the glide path)."""
-    if code in TRACK_COLORS:
-        return TRACK_COLORS[code]
-    return _SPARE[sum(map(ord, code)) % len(_SPARE)]
-
-
-def color_map(keys: Iterable[str], codes: Iterable[str]) -> dict[str, str]:
-    """Track key (display name) -> colour, from each key's catalog code."""
-    return {k: track_color(c) for k, c in zip(keys, codes, strict=True)}
-
-
-def rgba(hex_color: str, alpha: float) -> str:
-    h = hex_color.lstrip("#")
-    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r}, {g}, {b}, {alpha})"
-
-
-def money_color(x: float | None) -> str:
-    """SAVINGS for money gained, LOSS for money lost, INK for zero or missing."""
-    if x is None or (isinstance(x, float) and math.isnan(x)) or x == 0:
-        return INK
-    return SAVINGS if x > 0 else LOSS
-
-
-# --------------------------------------------------------------------------- axes and layout
-
-
-def _nice_step(span: float, n: int) -> float:
-    raw = max(span, 1e-9) / max(n, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
-        if m * mag >= raw - 1e-12:
-            return m * mag
-    return 10 * mag
-
-
-def money_tick(v: float, step: float, *, signed: bool = True) -> str:
-    """One axis label: $0, +$2.5M, −$500K (decimals just enough for the step)."""
-    if abs(v) < step * 1e-6:
-        return "$0"
-    a = abs(v)
-    unit, suffix = next(((u, s) for u, s in ((1e9, "B"), (1e6, "M"), (1e3, "K"))
-                         if max(a, step) >= u), (1.0, ""))
-    digits = next((d for d in range(4) if abs(round(step / unit, d) - step / unit) < 1e-9), 3)
-    text = f"{a / unit:,.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    sign = "−" if v < 0 else ("+" if signed else "")
-    return f"{sign}${text}{suffix}"
-
-
-def money_ticks(lo: float, hi: float, n: int = 6, *, signed: bool = True) -> tuple[list[float], list[str]]:
-    """Round tick values covering [lo, hi] and their $K/$M labels."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [], []
-    if hi <= lo:
-        hi = lo + max(abs(lo) * 0.1, 1.0)
-    step = _nice_step(hi - lo, n)
-    start = math.floor(lo / step) * step
-    vals = [start + i * step for i in range(math.ceil((hi - start) / step) + 1)]
-    vals = [v for v in vals if lo - step * 0.5 <= v <= hi + step * 0.5]
-    return vals, [money_tick(v, step, signed=signed) for v in vals]
-
-
-def money_axis(lo: float, hi: float, *, n: int = 6, signed: bool = True, pad: float = 0.04) -> dict[str, Any]:
-    """Axis settings (range, ticks) for money between ``lo`` and ``hi`` plus a margin."""
-    span = hi - lo if hi > lo else max(abs(hi), 1.0)
-    lo, hi = lo - pad * span, hi + pad * span
-    vals, text = money_ticks(lo, hi, n, signed=signed)
-    return {"tickvals": vals, "ticktext": text, "range": [lo, hi]}
-
-
-def _axis(**kw: Any) -> dict[str, Any]:
-    base = {"gridcolor": GRID, "zeroline": False, "automargin": True, "linecolor": GRID,
-            "title": {"font": {"size": 13}}, "tickfont": {"size": 13}}
-    title = kw.pop("title", None)
-    if title is not None:
-        base["title"] = {"text": title, "font": {"size": 13}}
-    return base | kw
-
-
-def _layout(height: int, *, legend: bool = True, top: int = 24, **kw: Any) -> dict[str, Any]:
-    lay = {
-        "template": "plotly_white",
-        "height": height,
-        "font": {"family": FONT, "size": 14, "color": INK},
-        "margin": {"l": 8, "r": 16, "t": top, "b": 8},
-        "showlegend": legend,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0,
-                   "font": {"size": 13}},
-        "hoverlabel": {"font": {"family": FONT, "size": 13}, "bgcolor": "white"},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "shapes": [],
-        "annotations": [],
-    }
-    return lay | kw
-
-
-def house_style(fig: go.Figure, *, height: int = 420, legend: bool = True) -> go.Figure:
-    """Apply the shared look to a figure built elsewhere."""
-    lay = _layout(height, legend=legend)
-    lay.pop("shapes")
-    lay.pop("annotations")
-    fig.update_layout(**lay)
-    fig.update_xaxes(**_axis())
-    fig.update_yaxes(**_axis())
-    return fig
-
-
-def _vline(x: float, *, color: str = ZERO, width: float = 1.5, dash: str = "solid", xref: str = "x",
-           yref: str = "paper") -> dict[str, Any]:
-    y1 = 1 if yref == "paper" else None
-    return {"type": "line", "x0": x, "x1": x, "y0": 0, "y1": y1, "xref": xref,
-            "yref": "paper" if yref == "paper" else f"{yref} domain",
-            "line": {"color": color, "width": width, "dash": dash}}
-
-
-def _hline(y: float, *, xref: str = "paper", yref: str = "y", color: str = ZERO, width: float = 1.5) -> dict[str, Any]:
-    return {"type": "line", "y0": y, "y1": y, "x0": 0, "x1": 1,
-            "xref": "paper" if xref == "paper" else f"{xref} domain", "yref": yref,
-            "line": {"color": color, "width": width}}
-
-
-def _tints(lo: float, hi: float, *, axis: str = "x") -> list[dict[str, Any]]:
-    """Tint the losing side of zero LOSS and the winning side SAVINGS (very lightly)."""
-    span = (hi - lo) or 1.0
-    lo, hi = lo - span, hi + span
-    out = []
-    for a, b, color in ((lo, 0.0, LOSS_TINT), (0.0, hi, SAVINGS_TINT)):
-        if b <= a:
-            continue
-        if axis == "x":
-            out.append({"type": "rect", "x0": a, "x1": b, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
-                        "fillcolor": color, "line": {"width": 0}, "layer": "below"})
-        else:
-            out.append({"type": "rect", "y0": a, "y1": b, "x0": 0, "x1": 1, "yref": "y", "xref": "paper",
-                        "fillcolor": color, "line": {"width": 0}, "layer": "below"})
-    return out
-
-
-def _side_labels(behind: str, ahead: str) -> list[dict[str, Any]]:
-    common = {"x": 0, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False}
-    return [common | {"text": f"◀ {behind}  ", "xanchor": "right", "font": {"size": 12, "color": LOSS}},
-            common | {"text": f"  {ahead} ▶", "xanchor": "left", "font": {"size": 12, "color": SAVINGS}}]
-
-
-#: Layout properties that hold a list of objects (plotly's validation drops an empty one).
-_LAYOUT_ARRAYS = ("annotations", "shapes", "images", "sliders", "updatemenus", "selections")
-
-
-@functools.cache
-def _template(name: str) -> dict[str, Any]:
-    """A named plotly template as the plain dict plotly would expand it to."""
-    return pio.templates[name].to_plotly_json()
-
-
-def _figure(data: list[dict[str, Any]], layout: dict[str, Any], *, validate: bool = False) -> go.Figure:
-    """``go.Figure(spec)`` without plotly's property-by-property validation (unless
-    ``validate``), with a named template expanded as validation would: the same JSON,
-    eight times faster (tests/test_charts_fast.py checks every chart both ways)."""
-    if validate:
-        return go.Figure({"data": data, "layout": layout})
-    template = layout.get("template")
-    if isinstance(template, str):
-        layout = layout | {"template": _template(template)}
-    if any(layout.get(k) == [] for k in _LAYOUT_ARRAYS):  # validation drops empty ones
-        layout = {k: v for k, v in layout.items() if not (k in _LAYOUT_ARRAYS and v == [])}
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
-
+from .label_layout import (
+    _DOT_R,
+    LABEL_FONT,
+    LABEL_PLOT_WIDTH,
+    _anchors,
+    label_box,
+    label_overlaps,
+    place_labels,
+)
 
 # --------------------------------------------------------------------------- compare page
+
+__all__ = [  # the figures, and the house style and label placement they are drawn with
+    "CONFIG",
+    "FEATURED",
+    "FONT",
+    "GRID",
+    "INK",
+    "LABEL_FONT",
+    "LABEL_PLOT_WIDTH",
+    "LOSS",
+    "LOSS_TINT",
+    "NEUTRAL",
+    "SAVINGS",
+    "SAVINGS_TINT",
+    "TRACK_COLORS",
+    "ZERO",
+    "_axis",
+    "_figure",
+    "_hline",
+    "_layout",
+    "_template",
+    "_vline",
+    "benchmark_path",
+    "break_even_chart",
+    "color_distance",
+    "color_map",
+    "distribution",
+    "exceedance",
+    "fan",
+    "heatmap",
+    "house_style",
+    "label_box",
+    "label_overlaps",
+    "money_axis",
+    "money_color",
+    "money_tick",
+    "money_ticks",
+    "place_labels",
+    "quantile_table",
+    "rgba",
+    "risk_return",
+    "tornado",
+    "track_color",
+    "tradeoff_text",
+]
+
 
 
 def quantile_table(net_total: np.ndarray, keys: Sequence[str], points: int = 401, *,
@@ -333,173 +206,8 @@ def exceedance(quantiles: pd.DataFrame, colors: Mapping[str, str], tracks: Seque
 
 #: The plot area the labels of :func:`risk_return` are placed for, in pixels: a 1280-px
 #: laptop with the sidebar open draws it about 730 wide (the exports pass their own width).
-LABEL_PLOT_WIDTH = 700
-LABEL_FONT = 13
-_CHAR_W = 0.56 * LABEL_FONT      # a generous average width of a character of the house font
-_LINE_H = 1.3 * LABEL_FONT
-_DOT_R = 9.0                     # a marker's radius plus its white ring and a little air
 
 
-def label_box(text: str) -> tuple[float, float]:
-    """The (width, height) in pixels of a point label (``<br>`` separates lines)."""
-    lines = text.split("<br>")
-    return _CHAR_W * max(map(len, lines)) + 6, _LINE_H * len(lines) + 4
-
-
-def _boxes_overlap(a, b, pad: float = 0.0) -> float:
-    return (max(0.0, min(a[2], b[2]) - max(a[0], b[0]) + pad)
-            * max(0.0, min(a[3], b[3]) - max(a[1], b[1]) + pad))
-
-
-def _anchored_box(x: float, y: float, dx: float, dy: float, w: float, h: float):
-    """The box of a label whose anchor is (x + dx, y + dy), anchored by the side facing its
-    point (left edge for a label to the right, bottom edge for one above, ...)."""
-    cx = x + dx + (w / 2 if dx > 0 else -w / 2 if dx < 0 else 0.0)
-    cy = y + dy + (h / 2 if dy > 0 else -h / 2 if dy < 0 else 0.0)
-    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-
-
-def _anchors(dx: float, dy: float) -> tuple[str, str]:
-    return ("left" if dx > 0 else "right" if dx < 0 else "center",
-            "top" if dy > 0 else "bottom" if dy < 0 else "middle")
-
-
-def _box_distance(box, x: float, y: float) -> float:
-    return math.hypot(max(box[0] - x, 0.0, x - box[2]), max(box[1] - y, 0.0, y - box[3]))
-
-
-def _segments_cross(p1, p2, q1, q2) -> bool:
-    def orient(a, b, c) -> float:
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-
-    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
-    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
-    return d1 * d2 < 0 and d3 * d4 < 0
-
-
-def _segment_hits_box(p1, p2, box) -> bool:
-    steps = max(8, int(math.hypot(p2[0] - p1[0], p2[1] - p1[1]) / 4))  # a sample every 4 px
-    return any(box[0] <= p1[0] + (p2[0] - p1[0]) * t <= box[2] and box[1] <= p1[1] + (p2[1] - p1[1]) * t <= box[3]
-               for t in np.linspace(0.1, 1.0, steps))
-
-
-#: Plot widths, as multiples of the one the labels are placed for, at which they must stay
-#: apart: a wider window moves the points apart while the labels keep their size.
-LABEL_SCALES = (1.0, 1.35, 1.8)
-#: How much further out than next to its point a label may go, in pixels (then a leader line).
-LABEL_RINGS = (0, 14, 30, 50, 75, 105, 140, 180)
-
-
-def place_labels(px: np.ndarray, py: np.ndarray, labels: Sequence[str], width: float,
-                 height: float) -> list[tuple[float, float]]:
-    """Pixel offsets (dx, dy; y down) from each point to its label's anchor, chosen so that no
-    two labels overlap, no label covers a point or leaves the plot, no label sits nearer
-    another point than its own, and no leader line crosses another or runs through a label:
-    next to the point where there is room, else further out along one of eight directions
-    (drawn with a leader line). ``px``/``py`` are the points in pixels of a plot area
-    ``width`` x ``height`` (y down); a label is anchored by its side facing the point
-    (:func:`_anchors`). The checks hold at every width of :data:`LABEL_SCALES`.
-
-    Greedy, the labels in the most crowded places first; each takes the first free place,
-    nearest first. Where nothing is free the least-covered place is taken
-    (:func:`label_overlaps` then reports it)."""
-    n = len(labels)
-    sizes = [label_box(t) for t in labels]
-    dirs = ((1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (1, 1), (-1, -1), (-1, 1))
-    crowd = [sum(1 for j in range(n) if j != i and abs(px[j] - px[i]) < 160 and abs(py[j] - py[i]) < 60)
-             for i in range(n)]
-    order = sorted(range(n), key=lambda i: (-crowd[i], -sizes[i][0]))
-    placed: list[tuple[int, float, float]] = []
-    out: dict[int, tuple[float, float]] = {}
-
-    def scene(k: float):
-        x = px * k
-        boxes = [_anchored_box(x[j], py[j], ex, ey, *sizes[j]) for j, ex, ey in placed]
-        dots = [(x[j] - _DOT_R, py[j] - _DOT_R, x[j] + _DOT_R, py[j] + _DOT_R) for j in range(n)]
-        return k, x, boxes, dots
-
-    def cost_at(i: int, dx: float, dy: float, sc, leader: bool) -> float:
-        k, x, boxes, dots = sc
-        w, h = sizes[i]
-        box = _anchored_box(x[i], py[i], dx, dy, w, h)
-        c = sum(_boxes_overlap(box, b, 2.0) for b in boxes) * 100
-        c += sum(_boxes_overlap(box, d) for d in dots) * 100
-        c += 500 * sum(_segment_hits_box((x[j], py[j]), (x[j] + ex, py[j] + ey), box)  # another's leader line
-                       for j, ex, ey in placed if ex * ex + ey * ey > (_DOT_R + 5) ** 2 * 2)
-        if not leader:  # no leader line: the label must sit nearer its own point than any other
-            own = _box_distance(box, x[i], py[i])
-            c += 2000 * any(_box_distance(box, x[j], py[j]) < own + 6 for j in range(n) if j != i)
-        else:  # a leader line must not cross another or run through a label or a point
-            start, end = (x[i], py[i]), (x[i] + dx, py[i] + dy)
-            c += 500 * sum(_segments_cross(start, end, (x[j], py[j]), (x[j] + ex, py[j] + ey))
-                           for j, ex, ey in placed if ex * ex + ey * ey > (_DOT_R + 5) ** 2 * 2)
-            c += 500 * sum(_segment_hits_box(start, end, b) for b in boxes)
-            c += 500 * sum(_segment_hits_box(start, end, d) for j, d in enumerate(dots) if j != i)
-        if k == 1.0:  # inside the plot (a wider one only adds room)
-            c += (max(0.0, -box[0]) + max(0.0, box[2] - width) + max(0.0, -box[1])
-                  + max(0.0, box[3] - height)) * 1000
-        return c
-
-    for i in order:
-        best, best_cost = (_DOT_R + 4, 0.0), math.inf
-        scenes = [scene(k) for k in LABEL_SCALES]
-        for ring, extra in enumerate(LABEL_RINGS):
-            for rank, (ux, uy) in enumerate(dirs):
-                dx, dy = ux * (_DOT_R + 4 + extra), uy * (_DOT_R + 2 + extra * 0.6)
-                cost = ring * 1.0 + rank * 0.01
-                for sc in scenes:
-                    if cost >= best_cost:
-                        break
-                    cost += cost_at(i, dx, dy, sc, bool(extra))
-                if cost < best_cost:
-                    best, best_cost = (dx, dy), cost
-            if best_cost < ring + 1:  # a free place on this ring: nearer ones were taken
-                break
-        out[i] = best
-        placed.append((i, *best))
-    return [out[i] for i in range(n)]
-
-
-def label_overlaps(fig: go.Figure, width: float = LABEL_PLOT_WIDTH) -> list[tuple[str, str]]:
-    """The pairs of point labels of a :func:`risk_return` figure that overlap each other (or
-    a label and a point, as (label, 'point'), or a label and the plot's edge, (label,
-    'edge')), computed from the labels' pixel positions in a plot area ``width`` wide —
-    empty when every label is readable."""
-    meta = fig.layout.meta or {}
-    height = meta.get("plot_height", 400)
-    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
-    boxes, dots = [], []
-    for a in fig.layout.annotations:
-        if getattr(a, "name", None) != "label":
-            continue
-        x = (a.x - xr[0]) / (xr[1] - xr[0]) * width
-        y = (yr[1] - a.y) / (yr[1] - yr[0]) * height
-        w, h = label_box(a.text)
-        # the offsets are in pixels, so a wider plot only moves the points further apart
-        boxes.append((a.text, _anchored_box(x, y, a.ax, a.ay, w, h)))
-        dots.append((x - _DOT_R + 1, y - _DOT_R + 1, x + _DOT_R - 1, y + _DOT_R - 1))
-    out = []
-    for i, (ti, bi) in enumerate(boxes):
-        if bi[0] < -1 or bi[2] > width + 1 or bi[1] < -1 or bi[3] > height + 1:
-            out.append((ti, "edge"))
-        out += [(ti, tj) for tj, bj in boxes[i + 1:] if _boxes_overlap(bi, bj) > 0]
-        out += [(ti, "point") for d in dots if _boxes_overlap(bi, d) > 0]
-    return out
-
-
-def color_distance(a: str, b: str) -> float:
-    """How far apart two colours look: the CIE76 distance in CIELAB (about 2.3 is just
-    noticeable; track colours of one chart should be 20 or more apart)."""
-    def lab(hex_color: str) -> np.ndarray:
-        h = hex_color.lstrip("#")
-        rgb = np.array([int(h[i:i + 2], 16) / 255 for i in (0, 2, 4)])
-        lin = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ lin
-        xyz = xyz / np.array([0.95047, 1.0, 1.08883])
-        f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
-        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
-
-    return float(np.linalg.norm(lab(a) - lab(b)))
 
 
 def _focus_cut(values: np.ndarray) -> float:

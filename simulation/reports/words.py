@@ -9,12 +9,17 @@ open the text says why the ACO cannot enter instead of recommending.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pandas as pd
 
-from ..text import money
+from ..model.montecarlo import SimulationResult
+from ..model.scenario import Scenario
+from ..text import money, pct
 from . import charts
+from .tables import value_text
 
 
 @dataclass(frozen=True)
@@ -122,3 +127,88 @@ def tracks_json(summary: pd.DataFrame) -> list[dict]:
         if r.get("open"):
             r.pop("why", None)
     return rows
+
+
+# --------------------------------------------------------------------------- for a board
+
+
+NOT_OPEN_TITLE = "Not open to this ACO"
+
+
+def board_sentence(summary: pd.DataFrame, years: int | None = None) -> str:
+    """The recommendation in one sentence, with the chance of ending behind: the track that
+    pays the most on average among the rows of ``summary`` (pass only the open tracks)."""
+    n = years or len(summary.attrs.get("years", ())) or 1
+    if open_rows(summary).empty:
+        return no_entry_text(summary)
+    best = open_rows(summary).sort_values("expected_net", ascending=False, kind="stable").iloc[0]
+    span = f"the {n}-year agreement" if n > 1 else "the year"
+    return (f"Recommended: {best['track']}, which averages {money(best['expected_net'], signed=True)} over "
+            f"{span} after the ACO's own costs, with a {pct(best['p_net_loss'], 1)} chance of ending behind.")
+
+
+def key_assumptions(scenario: Scenario) -> list[str]:
+    """The few assumptions that move the result most, as sentences a board can check."""
+    a, p, c, m = scenario.aco, scenario.performance, scenario.costs, scenario.market
+    years = scenario.years
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
+    lo, hi = p.savings_effect - 2 * p.savings_effect_sd, p.savings_effect + 2 * p.savings_effect_sd
+    return [
+        f"{a.beneficiaries:,} assigned beneficiaries at {money(a.benchmark_pc)} of Medicare spending "
+        f"each a year, over an agreement of {a.agreement_years} years ({span}).",
+        f"The ACO's programmes cut spending by {pct(p.savings_effect, 1)} once fully working "
+        f"(after {p.ramp_years} years); we are not sure of it: in 19 of 20 futures the true effect lies "
+        f"between {pct(lo, 1)} and {pct(hi, 1)}.",
+        f"Quality: an average score of {p.quality_mean:.2f} (0 to 1) and a {pct(p.qps_probability, 0)} "
+        "chance of meeting the quality standard each year.",
+        f"Running the ACO costs {money(c.annual_operating_cost)} a year, after a start-up investment of "
+        f"{money(c.startup_investment)}.",
+        f"National spending grows {pct(m.trend_mean, 1)} a year on average, give or take "
+        f"{pct(m.trend_sd, 1)}.",
+    ]
+
+
+def drivers_table(result: SimulationResult, track: str, *, trials: int = 2_000) -> pd.DataFrame:
+    """Each main assumption's swing on ``track``'s expected net (the tornado), on fewer
+    futures and settling only that track, for the deck and the report."""
+    from ..model.montecarlo import only_tracks
+    from ..model.montecarlo import tornado as mc_tornado
+
+    scenario = only_tracks(result.scenario, [track])
+    df = mc_tornado(scenario, trials=min(trials, result.trials))
+    for side in ("low", "high"):
+        df[f"{side}_text"] = [_input_text(p, v) for p, v in zip(df["input"], df[f"{side}_value"], strict=True)]
+    return df
+
+
+def _input_text(path: str, value: Any) -> str:
+    """An input's value as a reader sees it ('3.8%', '$1.50M', '20,000'), from its unit."""
+    section, name = path.split(".", 1)
+    model = Scenario.model_fields[section].annotation
+    field = model.model_fields[name]  # type: ignore[union-attr]
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    unit = str(extra.get("unit", ""))
+    if unit.startswith("$"):
+        return money(float(value))
+    percent = ("share", "share of benchmark", "share of avoided spending", "per year", "probability")
+    if unit not in percent and float(value).is_integer():
+        return f"{int(value):,}"
+    if isinstance(value, float) and unit not in ("share", "share of benchmark", "share of avoided spending",
+                                                 "per year", "probability"):
+        return f"{value:.3g}"
+    text = value_text(value, unit)
+    return text[:-3] + "%" if text.endswith(".00%") else text
+
+
+def drivers_text(tdf: pd.DataFrame, track: str, n: int = 3) -> list[str]:
+    """The ``n`` assumptions that move ``track``'s expected net most, in words."""
+    rows = tdf[(tdf["track"] == track) & (tdf["low_value"] != tdf["high_value"])]
+    if "low_text" not in rows:
+        rows = rows.assign(low_text=rows["low_value"].map(str), high_text=rows["high_value"].map(str))
+    rows = rows.sort_values("swing", ascending=False, kind="stable").head(n)
+    out = []
+    for r in cast(Iterable[Any], rows.itertuples()):
+        out.append(f"{r.label}: at {r.low_text} the expected net is {money(r.net_low, signed=True)}, at "
+                   f"{r.high_text} it is {money(r.net_high, signed=True)} (as assumed: "
+                   f"{money(r.base_net, signed=True)}).")
+    return out

@@ -297,7 +297,7 @@ def test_real_acos_page_without_results_files_says_how_to_get_them(tmp_path):
 
 def test_export_page_offers_every_file_with_provenance():
     from dashboard import engine, workflow
-    from simulation.reports import documents as reports
+    from simulation import reports
 
     s = SMALL.model_copy(update={"name": "Export check", "tracks": TRACKS})
     at = _page("pages/export.py", s)
@@ -353,7 +353,7 @@ def test_a_chart_image_carries_the_scenario_provenance():
     from PIL import Image
 
     from dashboard import widgets
-    from simulation.reports import documents as reports
+    from simulation import reports
 
     if reports.find_browser() is None:
         pytest.skip("needs Chrome or Chromium")
@@ -370,7 +370,7 @@ def test_a_chart_image_carries_the_scenario_provenance():
 def test_png_gets_a_provenance_footer():
     from PIL import Image
 
-    from simulation.reports.documents import png_with_provenance
+    from simulation.reports.images import png_with_provenance
 
     buf = io.BytesIO()
     Image.new("RGB", (800, 400), "white").save(buf, "PNG")

@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from simulation import reports
 from simulation.cli import main
 from simulation.model import montecarlo as mc
 from simulation.model.io import scenario_to_json
 from simulation.model.scenario import Scenario, ScenarioError, TrackChoice, validate_scenario
 from simulation.model.share import decode_link, decode_scenario, encode_scenario
-from simulation.reports import documents as reports
 from simulation.text import cell_safe, clip, md_escape, plain_label, printable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,7 +240,7 @@ def test_exports_never_hold_a_formula():
     assert "'" + FORMULA in texts and any(t.startswith("'=1+2 evil") for t in texts)
     assert not [t for t in texts if t[:1] in "=+-@\t\r"]
     prov = reports.provenance(result)
-    for data in (reports.trials_csv(result, prov), reports.summary_csv(reports.mc_summary(result), prov)):
+    for data in (reports.trials_csv(result, prov), reports.summary_csv(mc.summary(result), prov)):
         import csv
         rows = [r for r in csv.reader(io.StringIO(data.decode())) if r and not r[0].startswith("#")]
         # (an empty cell, e.g. the summary's "why" of an open track, starts with nothing)

@@ -150,7 +150,7 @@ def test_deck_has_a_ten_year_slide_when_the_horizon_is_chosen():
 
     from pptx import Presentation
 
-    from simulation.reports import documents as reports
+    from simulation import reports
 
     s = Scenario(trials=1_000)
     res = montecarlo.simulate(s)

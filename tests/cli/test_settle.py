@@ -10,7 +10,8 @@ import pytest
 from simulation.cli import main
 from simulation.cli import settle as settle_cli
 from simulation.rules.catalog import load_catalog
-from simulation.rules.settlement import explain, settle
+from simulation.rules.explain import explain
+from simulation.rules.settlement import settle
 
 BASE = ["settle", "--benchmark", "10000", "--beneficiaries", "10000"]
 

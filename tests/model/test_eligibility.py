@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simulation import reports
 from simulation.cli import main
 from simulation.model import eligibility, montecarlo
 from simulation.model.scenario import AcoProfile, Scenario, TrackChoice
-from simulation.reports import documents as reports
 from simulation.reports.words import recommend
 from simulation.rules.catalog import TRACKS_DIR, CatalogError, load_catalog
 
@@ -218,7 +218,7 @@ def test_a_2027_start_never_recommends_a_closed_track(mixed):
     if len(better):
         assert rec.paragraphs[-1].startswith("Not open to this ACO, so not recommended")
     # the deck's sentence and the reports use the same one recommendation
-    assert reports.recommendation(summ) == rec.text
+    assert reports.recommendation_text(summ) == rec.text
     assert reports.board_sentence(summ).startswith(f"Recommended: {rec.track},")
 
 

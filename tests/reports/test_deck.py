@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation import reports
 from simulation.model import montecarlo as mc
 from simulation.model.compare import compare_results, simulate_named
 from simulation.model.scenario import Scenario, TrackChoice
 from simulation.reports import charts
-from simulation.reports import documents as reports
 from simulation.rules.catalog import load_catalog
 from simulation.text import money, pct
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulation.rules.settlement import explain, settle
+from simulation.rules.explain import explain
+from simulation.rules.settlement import settle
 
 TOL = 0.01  # dollars
 
