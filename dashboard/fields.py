@@ -16,12 +16,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from dashboard.state import WIDGET
-from simulation.model.scenario import (
+from simulation.model.scenario import (  # noqa: F401 (re-exported for the pages)
     GLIDE,
     Scenario,
     TrackChoice,
     calibrated_defaults,
     default_source,
+    get_path,
+    set_path,
 )
 from simulation.rules.catalog import load_catalog
 from simulation.text import money, pct
@@ -217,29 +219,6 @@ def help_text(inp: Input) -> str:
         value = calibrated_defaults()[m["source"]][0]
         parts.append(f"Default {inp.text(value)} — {default_source(m['source'])}.")
     return "\n\n".join(p for p in parts if p)
-
-
-def get_path(obj: Any, path: str) -> Any:
-    """The value at a dotted scenario path ('aco.beneficiaries') of a Scenario."""
-    for part in path.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def set_path(data: dict, path: str, value: Any, *, strict: bool = False) -> None:
-    """Set a dotted scenario path in a scenario's plain dict (``model_dump()``). ``strict``:
-    raise KeyError naming the path when a part is not already there (content files), instead
-    of creating it (the sidebar's enrollment mix, None until specified)."""
-    parts = path.split(".")
-    for p in parts[:-1]:
-        if not isinstance(data.get(p), dict):
-            if strict:
-                raise KeyError(f"{path}: no field {p!r} in the scenario")
-            data[p] = {}
-        data = data[p]
-    if strict and parts[-1] not in data:
-        raise KeyError(f"{path}: no field {parts[-1]!r} in the scenario")
-    data[parts[-1]] = value
 
 
 @lru_cache(maxsize=64)

@@ -500,15 +500,20 @@ def get_path(obj: Any, path: str) -> Any:
     return obj
 
 
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+def set_path(data: dict[str, Any], path: str, value: Any, *, strict: bool = False) -> None:
     """Set the dotted field ``path`` of a scenario's dict form (``Scenario.model_dump()``)
-    to ``value``, in place; a missing (or None) section is created. Validate afterwards
+    to ``value``, in place; a missing (or None) section is created, or with ``strict`` a
+    KeyError names the path (content files that must name real fields). Validate afterwards
     (:func:`validate_scenario`)."""
     *parents, leaf = path.split(".")
     for part in parents:
         if data.get(part) is None:
+            if strict:
+                raise KeyError(f"{path}: no field {part!r} in the scenario")
             data[part] = {}
         data = data[part]
+    if strict and leaf not in data:
+        raise KeyError(f"{path}: no field {leaf!r} in the scenario")
     data[leaf] = value
 
 
