@@ -14,7 +14,6 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -43,17 +42,22 @@ from dashboard.state import (
 from simulation import reports
 from simulation.model import presets
 from simulation.model.compare import compare_results, scenario_diff, simulate_named
-from simulation.model.io import MAX_SCENARIO_BYTES, read_saved, scenario_to_json
+from simulation.model.io import (
+    MAX_SCENARIO_BYTES,
+    is_scenario_set,
+    read_saved,
+    read_scenario_set,
+    scenario_set_to_json,
+    scenario_to_json,
+)
 from simulation.model.montecarlo import SimulationResult
 from simulation.model.scenario import Scenario, ScenarioError, TrackChoice, format_errors
 from simulation.reports import charts
 from simulation.reports.words import open_rows, recommend
-from simulation.text import clip, md_escape, plain_label, printable, unknown_fields
+from simulation.text import md_escape, plain_label, printable
 
 KEEP = ""  # the preset choice that leaves the scenario as it is
 MAX_SNAPSHOTS = 8
-SET_FORMAT = "acosim-scenario-set"   # a scenario and its snapshots in one file
-SET_FORMAT_VERSION = 1
 #: The upload limit in MB for st.file_uploader (a saved scenario is at most 1,000,000 bytes).
 MAX_UPLOAD_MB = math.ceil(MAX_SCENARIO_BYTES / (1024 * 1024))
 CONFIDENCE = {"REG": "read in 42 CFR", "CMS": "CMS data or documents",
@@ -166,13 +170,9 @@ def scenario_file(scenario: Scenario) -> bytes:
 
 
 def scenario_set_file(current: Scenario, snapshots: Mapping[str, Scenario]) -> bytes:
-    """The current scenario and the snapshots in one JSON file (:data:`SET_FORMAT`); each
-    entry is a saved scenario as :func:`scenario_file` writes it."""
-    doc = {"format": SET_FORMAT, "format_version": SET_FORMAT_VERSION,
-           "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-           "current": json.loads(scenario_to_json(current)),
-           "snapshots": {name: json.loads(scenario_to_json(s)) for name, s in snapshots.items()}}
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """The current scenario and the snapshots in one JSON file (simulation.model.io's
+    scenario-set format, which ``acosim simulate --scenario FILE [--snapshot NAME]`` reads)."""
+    return scenario_set_to_json(current, dict(snapshots))
 
 
 def _problems(name: str, exc: ScenarioError) -> str:
@@ -196,7 +196,7 @@ def read_upload(raw: bytes, name: str = "upload.json") -> Loaded:
         peek = json.loads(raw.decode("utf-8-sig"))
     except Exception:  # read_saved below names the problem precisely
         peek = None
-    if isinstance(peek, dict) and peek.get("format") == SET_FORMAT:
+    if is_scenario_set(peek):
         return _read_set(peek, name)
     try:
         saved = read_saved(raw, name)
@@ -213,44 +213,24 @@ def _opened(name: str, saved) -> list[tuple[str, str]]:
 
 
 def _read_set(doc: dict, name: str) -> Loaded:
-    unknown = [k for k in doc if k not in ("format", "format_version", "created_at", "current", "snapshots")]
-    version = doc.get("format_version")
-    problems = [unknown_fields(unknown)] if unknown else []
-    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SET_FORMAT_VERSION:
-        problems.append(f"format_version {version!r} is not one this version reads ({SET_FORMAT_VERSION})")
-    snaps_doc = doc.get("snapshots", {})
-    if not isinstance(snaps_doc, dict) or len(snaps_doc) > 50:
-        problems.append("snapshots: expected an object of at most 50 named scenarios")
-    if "current" not in doc:
-        problems.append("current: missing")
-    if problems:
-        return Loaded(None, [("error", _problems(name, ScenarioError(problems)))], {})
-    messages: list[tuple[str, str]] = []
     try:
-        current = read_saved(json.dumps(doc["current"]).encode(), f"{name}: current")
+        sset = read_scenario_set(doc, name)
     except ScenarioError as exc:
         return Loaded(None, [("error", _problems(name, exc))], {})
-    messages += _opened(name, current)
+    messages = _opened(name, sset.current)
     snapshots: dict[str, Scenario] = {}
-    for raw_name, entry in list(snaps_doc.items())[:MAX_SNAPSHOTS]:
-        snap_name = md_escape(clip(raw_name, 80))
-        if printable(raw_name) != raw_name or not str(raw_name).strip():
-            messages.append(("warning", f"Snapshot “{snap_name}” was left out: its name is not plain text."))
-            continue
-        try:
-            saved = read_saved(json.dumps(entry).encode(), f"snapshot “{snap_name}”")
-        except ScenarioError as exc:
-            messages.append(("warning", f"Snapshot “{snap_name}” was left out: " + "; ".join(map(md_escape, exc.problems))))
-            continue
-        snapshots[str(raw_name)[:80]] = saved.scenario
-        messages += [("warning", f"Snapshot “{snap_name}”: {w}") for w in saved.warnings]
-    if len(snaps_doc) > MAX_SNAPSHOTS:
-        messages.append(("warning", f"The file holds {len(snaps_doc)} snapshots; the first {MAX_SNAPSHOTS} "
+    for snap_name, why in sset.skipped:
+        messages.append(("warning", f"Snapshot “{md_escape(snap_name)}” was left out: {md_escape(why)}."))
+    for snap_name, saved in list(sset.snapshots.items())[:MAX_SNAPSHOTS]:
+        snapshots[snap_name] = saved.scenario
+        messages += [("warning", f"Snapshot “{md_escape(snap_name)}”: {w}") for w in saved.warnings]
+    if sset.listed > MAX_SNAPSHOTS:
+        messages.append(("warning", f"The file holds {sset.listed} snapshots; the first {MAX_SNAPSHOTS} "
                                     "were kept."))
     if snapshots:
         messages.append(("success", f"{len(snapshots)} snapshot{'s' * (len(snapshots) != 1)} loaded for "
                                     "side by side: " + ", ".join(f"“{md_escape(n)}”" for n in snapshots) + "."))
-    return Loaded(current.scenario, messages, snapshots)
+    return Loaded(sset.current.scenario, messages, snapshots)
 
 
 def _on_upload() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..model.io import read_scenario_file
+from ..model.io import read_scenario_file, scenario_set_names
 from ..model.scenario import ScenarioError, example_scenario, scenario_schema
+from ..text import clip, printable
 from .errors import UserError
 
 NAME = "scenario"
@@ -17,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--example", action="store_true", help="print a full example scenario (JSON)")
     g.add_argument("--schema", action="store_true", help="print the scenario's JSON Schema")
-    g.add_argument("--check", metavar="FILE", help="validate a scenario file; list every problem")
+    g.add_argument("--check", metavar="FILE", help="validate a scenario file or a scenario set; list every problem")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,9 +28,17 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(scenario_schema(), indent=2))
     else:
         try:
-            scenario = read_scenario_file(args.check)
+            warnings: list[str] = []
+            scenario = read_scenario_file(args.check, warnings)
+            names = scenario_set_names(args.check)
         except ScenarioError as exc:
             raise UserError("; ".join(exc.problems)) from None
-        print(f"{args.check}: valid scenario '{scenario.name}' ({len(scenario.tracks)} tracks, "
+        what = "valid scenario set; current" if names is not None else "valid scenario"
+        print(f"{args.check}: {what} '{printable(scenario.name)}' ({len(scenario.tracks)} tracks, "
               f"{scenario.trials:,} trials, seed {scenario.seed})")
+        if names:
+            print(f"  snapshots: {', '.join(repr(clip(n, 40)) for n in names)} (acosim simulate --scenario "
+                  f"{args.check} --snapshot NAME)")
+        for w in warnings:
+            print(f"  note: {w}")
     return 0

@@ -18,7 +18,10 @@ _COLUMNS = ["track", "expected_net", "mcse", "p_any_payment", "p_owe_cms", "p_ne
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scenario", metavar="FILE", help="scenario JSON (default: the example scenario)")
+    p.add_argument("--scenario", metavar="FILE",
+                   help="scenario JSON: a saved scenario, a bare scenario or a scenario set saved on the "
+                        "Scenarios page (its current scenario; default: the example scenario)")
+    p.add_argument("--snapshot", metavar="NAME", help="with a scenario set: simulate this snapshot instead")
     p.add_argument("--trials", type=int, help=f"simulated futures (100 to {MAX_TRIALS:,})")
     p.add_argument("--seed", type=int, help="random seed (0 to 2**63-1)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
@@ -30,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from ..model import montecarlo
 
     try:
-        scenario = read_scenario_file(args.scenario) if args.scenario else Scenario()
+        if args.snapshot is not None and not args.scenario:
+            raise ScenarioError(["--snapshot needs --scenario FILE (a scenario set)"])
+        scenario = read_scenario_file(args.scenario, snapshot=args.snapshot) if args.scenario else Scenario()
         updates = {}
         if args.trials is not None:
             updates["trials"] = args.trials

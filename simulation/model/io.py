@@ -22,11 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from ..rules.catalog import rules_version
+from ..text import clip, printable, unknown_fields
 from .scenario import SCHEMA_VERSION, Scenario, ScenarioError, validate_scenario
 
 MAX_SCENARIO_BYTES = 1_000_000
 SAVED_FORMAT = "acosim-scenario"
 SAVED_FORMAT_VERSION = 1
+SET_FORMAT = "acosim-scenario-set"   # a scenario and its named snapshots in one file
+SET_FORMAT_VERSION = 1
+SET_KEYS = ("format", "format_version", "created_at", "current", "snapshots")
+MAX_SET_ENTRIES = 50       # snapshots a set file may list at all
+MAX_SNAPSHOT_NAME = 80     # characters of a snapshot's name that are kept
 _ENVELOPE_KEYS = ("format", "format_version", "schema_version", "rules_version", "created_at", "scenario")
 _MAX_DEPTH = 20  # a scenario is 4 levels deep; anything much deeper is not one
 
@@ -235,7 +241,87 @@ def parse_scenario_bytes(raw: bytes, name: str = "scenario", warnings: list[str]
     return saved.scenario
 
 
-def read_scenario_file(path: str | Path, warnings: list[str] | None = None) -> Scenario:
+# --------------------------------------------------------------------------- scenario sets
+# The Scenarios page saves the scenario with its side-by-side snapshots in one file:
+#     {"format": "acosim-scenario-set", "format_version": 1, "created_at": "...",
+#      "current": {saved scenario}, "snapshots": {"name": {saved scenario}, ...}}
+
+
+@dataclass
+class ScenarioSet:
+    """A scenario set read from bytes: the current scenario, the snapshots that could be read
+    (name -> saved scenario, in the file's order), those left out with the reason, and how
+    many the file listed."""
+
+    current: SavedScenario
+    snapshots: dict[str, SavedScenario] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    listed: int = 0
+
+
+def scenario_set_to_json(current: Scenario, snapshots: dict[str, Scenario], *,
+                         created_at: datetime | None = None) -> bytes:
+    """The current scenario and the snapshots in one JSON file (:data:`SET_FORMAT`); each
+    entry is a saved scenario as :func:`scenario_to_json` writes it."""
+    when = (created_at or datetime.now(UTC)).isoformat(timespec="seconds")
+    doc = {"format": SET_FORMAT, "format_version": SET_FORMAT_VERSION, "created_at": when,
+           "current": json.loads(scenario_to_json(current, created_at=created_at)),
+           "snapshots": {name: json.loads(scenario_to_json(s, created_at=created_at))
+                         for name, s in snapshots.items()}}
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def is_scenario_set(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("format") == SET_FORMAT
+
+
+def _plain_name(name: Any) -> bool:
+    """A snapshot name is plain, non-empty text (no control or lone surrogate characters)."""
+    return isinstance(name, str) and bool(name.strip()) and printable(name) == name
+
+
+def read_scenario_set(doc: dict[str, Any], name: str = "scenario set") -> ScenarioSet:
+    """Read a parsed scenario-set document. Raises :class:`ScenarioError` (every problem) when
+    the set itself or its current scenario is unusable; a snapshot that cannot be read is
+    left out with its reason (``skipped``), never fatal."""
+    unknown = [k for k in doc if k not in SET_KEYS]
+    version = doc.get("format_version")
+    problems = [unknown_fields(unknown)] if unknown else []
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= SET_FORMAT_VERSION:
+        problems.append(f"format_version {clip(repr(version), 40)} is not one this version reads "
+                        f"({SET_FORMAT_VERSION})")
+    snaps_doc = doc.get("snapshots", {})
+    if not isinstance(snaps_doc, dict) or len(snaps_doc) > MAX_SET_ENTRIES:
+        problems.append(f"snapshots: expected an object of at most {MAX_SET_ENTRIES} named scenarios")
+    if "current" not in doc:
+        problems.append("current: missing")
+    if problems:
+        raise ScenarioError(problems)
+    current = read_saved(json.dumps(doc["current"]).encode(), f"{name}: current")
+    out = ScenarioSet(current, listed=len(snaps_doc))
+    for raw_name, entry in snaps_doc.items():
+        if not _plain_name(raw_name):
+            out.skipped.append((clip(printable(raw_name), MAX_SNAPSHOT_NAME), "its name is not plain text"))
+            continue
+        label = raw_name[:MAX_SNAPSHOT_NAME]
+        try:
+            out.snapshots[label] = read_saved(json.dumps(entry).encode(), f"snapshot “{clip(label, 40)}”")
+        except ScenarioError as exc:
+            out.skipped.append((label, "; ".join(exc.problems)))
+    return out
+
+
+def scenario_set_names(path: str | Path) -> list[str] | None:
+    """The readable snapshots' names of the scenario set at ``path``; None if the file is not
+    a set (call after :func:`read_scenario_file` has accepted it)."""
+    doc = _load_json(Path(path).read_bytes(), Path(path).name)
+    return list(read_scenario_set(doc, Path(path).name).snapshots) if is_scenario_set(doc) else None
+
+
+def read_scenario_file(path: str | Path, warnings: list[str] | None = None, *,
+                       snapshot: str | None = None) -> Scenario:
+    """The scenario in a saved file, a bare scenario object, or a scenario set (its current
+    scenario, or the snapshot named ``snapshot``). Every problem in one ScenarioError."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -248,4 +334,21 @@ def read_scenario_file(path: str | Path, warnings: list[str] | None = None) -> S
         raise ScenarioError([f"{path}: is a folder, not a scenario file"]) from None
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    doc = _load_json(raw, p.name)
+    if is_scenario_set(doc):
+        sset = read_scenario_set(doc, p.name)
+        if snapshot is None:
+            chosen = sset.current
+        elif snapshot in sset.snapshots:
+            chosen = sset.snapshots[snapshot]
+        else:
+            have = ", ".join(clip(n, 40) for n in sset.snapshots) or "none"
+            raise ScenarioError([f"{p.name}: no snapshot named {clip(snapshot, 40)!r} (the set has: {have})"])
+        if warnings is not None:
+            warnings.extend(chosen.warnings)
+            warnings += [f"snapshot {n!r} left out: {why}" for n, why in sset.skipped]
+        return chosen.scenario
+    if snapshot is not None:
+        raise ScenarioError([f"{p.name}: --snapshot needs a scenario set (saved on the Scenarios page); "
+                             "this file holds one scenario"])
     return parse_scenario_bytes(raw, p.name, warnings)
