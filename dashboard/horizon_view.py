@@ -3,16 +3,13 @@ LEAD's one benchmark base, on the same simulated futures (simulation/model/horiz
 
 The choice "One agreement / Ten years" lives in the session and in the address bar (``?h=10``),
 and share links carry it, so a link opens the view it was copied from; the scenario (``?s=``)
-is never changed by it. Figure builders are pure (DataFrame -> Figure); :func:`show` lays them
-out with the words of simulation/reports/horizon.py.
+is never changed by it. Its figures are in simulation/reports/charts.py (``horizon_cumulative``, ``horizon_benchmark``);
+:func:`show` lays them out with the words of simulation/reports/horizon.py.
 """
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.state import HORIZON, HORIZON_URL
@@ -126,74 +123,6 @@ def tornado_cached(s: Scenario, path: str) -> pd.DataFrame:
     return _tornado(s.model_dump_json(), path, min(s.trials, SENSITIVITY_TRIALS))
 
 
-# --------------------------------------------------------------------------- figures (pure)
-
-
-def cumulative_figure(df: pd.DataFrame, colors: dict[str, str], renewal: int | None, *,
-                      present_value: bool = False, height: int = 400) -> go.Figure:
-    """Cumulative net (or its present value) year by year, one line per path; the renewal year
-    marked with a vertical line."""
-    col = "cumulative_pv" if present_value else "cumulative_net"
-    d = df[df[col].notna()]
-    data = []
-    for name, g in d.groupby("path", sort=False):
-        g = g.sort_values("year")
-        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g[col].tolist(), "mode": "lines+markers",
-                     "name": name, "line": {"color": colors.get(name, charts.NEUTRAL), "width": 2.6,
-                                            "dash": "solid" if g["lead"].iloc[0] else "dot"},
-                     "hovertemplate": "%{x}: %{customdata}<extra>" + html.escape(name) + "</extra>",
-                     "customdata": [money(v, signed=True) for v in g[col]]})
-    lo, hi = float(min(0.0, d[col].min())), float(max(0.0, d[col].max()))
-    years = sorted(d["year"].unique().tolist())
-    lay = charts._layout(height, top=56, xaxis=charts._axis(tickvals=years, ticktext=[str(y) for y in years],
-                                                             showgrid=False),
-                         yaxis=charts._axis(title=("Present value, cumulative" if present_value
-                                                   else "Cumulative net, after costs"),
-                                            **charts.money_axis(lo, hi)))
-    lay["shapes"] = [charts._hline(0.0)]
-    if renewal is not None:
-        lay["shapes"].append(charts._vline(renewal - 0.5, dash="dash", color=charts.NEUTRAL))
-        lay["annotations"] = [{"x": renewal - 0.5, "y": 0.99, "yref": "paper", "yanchor": "top", "xanchor": "right",
-                               "text": f"MSSP renewal {renewal}: benchmark rebased  ", "showarrow": False,
-                               "font": {"size": 12, "color": charts.NEUTRAL}}]
-    return charts._figure(data, lay)
-
-
-def benchmark_figure(df: pd.DataFrame, colors: dict[str, str], renewal: int | None, *,
-                     height: int = 380) -> go.Figure:
-    """The benchmark per beneficiary each path settles against (one line per distinct
-    benchmark: MSSP's paths share theirs) and the expected spending."""
-    data = []
-    seen: list[tuple[float, ...]] = []
-    for name, g in df.groupby("path", sort=False):
-        g = g.sort_values("year")
-        key = tuple(round(v, 2) for v in g["benchmark_pc"])
-        if key in seen:
-            continue
-        seen.append(key)
-        lead = bool(g["lead"].iloc[0])
-        label = f"{name} benchmark" if lead else "MSSP benchmark (rebased at renewal)"
-        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g["benchmark_pc"].tolist(),
-                     "mode": "lines+markers", "name": label,
-                     "line": {"color": colors.get(name, charts.INK) if lead else charts.INK, "width": 2.6,
-                              "dash": "solid" if lead else "dot"},
-                     "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>" + html.escape(label) + "</extra>"})
-    sp = df.drop_duplicates("year").sort_values("year")
-    data.append({"type": "scatter", "x": sp["year"].tolist(), "y": sp["spending_pc"].tolist(), "mode": "lines",
-                 "name": "Expected spending", "line": {"color": charts.SAVINGS, "width": 2.2},
-                 "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>Expected spending</extra>"})
-    years = sp["year"].tolist()
-    lay = charts._layout(height, top=56, xaxis=charts._axis(tickvals=years, ticktext=[str(y) for y in years],
-                                                             showgrid=False),
-                         yaxis=charts._axis(title="Per beneficiary per year", tickprefix="$", tickformat=",.0f"))
-    if renewal is not None:
-        lay["shapes"] = [charts._vline(renewal - 0.5, dash="dash", color=charts.NEUTRAL)]
-        lay["annotations"] = [{"x": renewal - 0.5, "y": 0.99, "yref": "paper", "yanchor": "top", "xanchor": "left",
-                               "text": f"  {renewal}: MSSP renewal", "showarrow": False,
-                               "font": {"size": 12, "color": charts.NEUTRAL}}]
-    return charts._figure(data, lay)
-
-
 def table_rows(result: horizon.HorizonResult) -> list[dict[str, object]]:
     """Per path: ten-year net, present value and the 2027–2031 / 2032–2036 split (dollars)."""
     df = horizon_report.by_year(result)
@@ -227,13 +156,13 @@ def show(s: Scenario, chart) -> horizon.HorizonResult:
                    help=f"Each year's cash discounted at {result.discount_rate:.0%} a year to the start of "
                         f"{result.years[0]}, settlement cash arriving {result.cash_lag} year(s) after the "
                         "performance year (data/horizon/rebasing.yaml).")
-    chart(cumulative_figure(df, colors, renewal, present_value=pv), "horizon_cumulative")
+    chart(charts.horizon_cumulative(df, colors, renewal, present_value=pv), "horizon_cumulative")
     st.caption("Dotted lines: MSSP paths (first agreement, then the renewal); solid: LEAD (one agreement). "
                "Each point is the average over the simulated futures of everything kept up to that year, "
                "after the ACO's costs. Look at the dashed line: after it, MSSP's lines bend down as the "
                "rebased benchmark leaves less to share.")
     st.subheader("The benchmark each path settles against")
-    chart(benchmark_figure(df, colors, renewal), "horizon_benchmark")
+    chart(charts.horizon_benchmark(df, colors, renewal), "horizon_benchmark")
     r = horizon_report.ratchet(result)
     if r is not None:
         st.caption(f"MSSP's benchmark steps down in {r.renewal_year}: it is rebuilt from your own "

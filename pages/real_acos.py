@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import fields, links, state, widgets
@@ -23,7 +22,6 @@ links.deep_link_guard()
 
 SHARED = links.ROOT.parent / "shared" / "data"
 DEFAULT_FOLDER = "../shared/data" if SHARED.is_dir() else ""
-NAVY = "#1f4e79"
 
 
 def _folder(text: str) -> Path:
@@ -34,37 +32,6 @@ def _folder(text: str) -> Path:
 def _track(code: object) -> str:
     tracks = load_catalog().tracks
     return tracks[code].short_label if isinstance(code, str) and code in tracks else str(code or "–")
-
-
-def position_chart(history: pd.DataFrame, dist: pd.DataFrame, name: str) -> go.Figure:
-    """The ACO's savings rate each year over the program's spread (5th–95th and middle half)."""
-    d = dist.sort_values("performance_year")
-    x = d["performance_year"].tolist()
-    band = "rgba(95, 107, 122, {a})"
-    data = [
-        go.Scatter(x=x, y=d["p95"], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False),
-        go.Scatter(x=x, y=d["p5"], mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor=band.format(a=0.12), name="9 in 10 ACOs", hoverinfo="skip"),
-        go.Scatter(x=x, y=d["p75"], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False),
-        go.Scatter(x=x, y=d["p25"], mode="lines", line={"width": 0}, fill="tonexty",
-                   fillcolor=band.format(a=0.28), name="Middle half of ACOs", hoverinfo="skip"),
-        go.Scatter(x=x, y=d["p50"], mode="lines", line={"color": charts.NEUTRAL, "width": 1.5, "dash": "dash"},
-                   name="Median ACO", hovertemplate="Median ACO: %{y:.1%}<extra></extra>"),
-    ]
-    h = history.dropna(subset=["sav_rate"])
-    hover = [f"<b>{html.escape(name)}</b> · PY{int(r.performance_year)}<br>{_track(r.track)}"
-             f"<br>Savings rate {pct(r.sav_rate, 1)} — above {r.sav_rate_percentile:.0f}% of ACOs"
-             for r in h.itertuples()]
-    data.append(go.Scatter(x=h["performance_year"], y=h["sav_rate"], mode="lines+markers", name=name[:40],
-                           line={"color": NAVY, "width": 3}, marker={"size": 9, "color": NAVY},
-                           hovertext=hover, hoverinfo="text"))
-    fig = go.Figure(data)
-    charts.house_style(fig, height=400)
-    fig.update_yaxes(tickformat=".0%", title="Savings rate (share of benchmark)", zeroline=True,
-                     zerolinecolor=charts.ZERO)
-    fig.update_xaxes(dtick=1 if len(x) <= 7 else 2, tickangle=0, title="Performance year")
-    fig.update_layout(legend={"orientation": "h", "y": -0.28, "yanchor": "top", "x": 0})
-    return fig
 
 
 st.title("Real ACOs")
@@ -142,7 +109,7 @@ with left:
 with right:
     st.markdown("**Where its savings rate sat among all ACOs**")
     years = history["performance_year"]
-    widgets.chart(position_chart(history, dist, name), "real_position",
+    widgets.chart(charts.aco_position(history, dist, name, _track), "real_position",
                  provenance=f"{name} · CMS Shared Savings Program results PY{years.min()}–PY{years.max()} · "
                             f"acosim {__version__} · {date.today().isoformat()}")
     st.caption("CMS's savings rate: the benchmark minus spending, as a share of the benchmark. Bands: the "

@@ -42,7 +42,14 @@ def specs():
     be = mc.crossings(s, [(k, None) for k in keys[:3]], trials=300)
     grid = mc.grid(one, "performance.savings_effect", [0.0, 0.02], "aco.beneficiaries", [10_000, 20_000],
                    trials=200)
+    from simulation.model import horizon
+    from simulation.reports import horizon as horizon_report
+
+    hy = horizon_report.by_year(horizon.simulate_horizon(Scenario(trials=500)))
+    hcolors = dict.fromkeys(hy["path"].unique(), "#336699")
     builders = {
+        "horizon_cumulative": lambda: charts.horizon_cumulative(hy, hcolors, 2032, present_value=True),
+        "horizon_benchmark": lambda: charts.horizon_benchmark(hy, hcolors, 2032),
         "distribution": lambda: charts.distribution(quant, summ, colors),
         "exceedance": lambda: charts.exceedance(quant, colors, keys[:3]),
         "risk_return": lambda: charts.risk_return(summ, colors),
@@ -66,7 +73,8 @@ def specs():
 
 def test_every_chart_function_was_built(specs):
     assert {name for name, _, _ in specs} == {"distribution", "exceedance", "risk_return", "fan",
-                                              "benchmark_path", "tornado", "heatmap", "break_even_chart"}
+                                              "benchmark_path", "tornado", "heatmap", "break_even_chart",
+                                              "horizon_cumulative", "horizon_benchmark"}
 
 
 def test_fast_figures_equal_validated_ones(specs):
@@ -88,6 +96,19 @@ def _diff(a, b, path=""):
             if x != y:
                 return _diff(x, y, f"{path}[{i}]")
     return f"{path}: {str(a)[:120]} != {str(b)[:120]}"
+
+
+def test_a_real_aco_position_chart_escapes_the_name():
+    import pandas as pd
+
+    dist = pd.DataFrame({"performance_year": [2021, 2022], "p5": [-0.05, -0.04], "p25": [0.0, 0.01],
+                         "p50": [0.03, 0.03], "p75": [0.06, 0.07], "p95": [0.12, 0.13]})
+    hist = pd.DataFrame({"performance_year": [2021, 2022], "sav_rate": [0.02, 0.05], "track": ["BASIC_E", "ENHANCED"],
+                         "sav_rate_percentile": [40.0, 70.0]})
+    fig = charts.aco_position(hist, dist, '<a href="http://x.invalid">ACO</a>', str.lower)
+    hover = fig.data[-1].hovertext
+    assert "&lt;a href" in hover[0] and "<a " not in hover[0] and "enhanced" in hover[1]
+    assert "<a " not in fig.data[-1].name
 
 
 def test_an_invalid_property_is_caught_by_the_validated_build():

@@ -10,8 +10,9 @@ No streamlit here; the dashboard passes the figures to ``st.plotly_chart``.
 
 from __future__ import annotations
 
+import html
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -589,3 +590,112 @@ def break_even_chart(df: pd.DataFrame, colors: Mapping[str, str], current: float
                            "showarrow": False, "text": f"Your assumption: {pct(current, 1)}",
                            "font": {"size": 12}}]
     return _figure(data, lay)
+
+
+# --------------------------------------------------------------------------- ten-year view
+
+
+def horizon_cumulative(df: pd.DataFrame, colors: dict[str, str], renewal: int | None, *,
+                      present_value: bool = False, height: int = 400) -> go.Figure:
+    """Cumulative net (or its present value) year by year, one line per path; the renewal year
+    marked with a vertical line."""
+    col = "cumulative_pv" if present_value else "cumulative_net"
+    d = df[df[col].notna()]
+    data = []
+    for path_name, g in d.groupby("path", sort=False):
+        name = str(path_name)
+        g = g.sort_values("year")
+        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g[col].tolist(), "mode": "lines+markers",
+                     "name": name, "line": {"color": colors.get(name, NEUTRAL), "width": 2.6,
+                                            "dash": "solid" if g["lead"].iloc[0] else "dot"},
+                     "hovertemplate": "%{x}: %{customdata}<extra>" + html.escape(name) + "</extra>",
+                     "customdata": [money(v, signed=True) for v in g[col]]})
+    lo, hi = float(min(0.0, d[col].min())), float(max(0.0, d[col].max()))
+    years = sorted(d["year"].unique().tolist())
+    lay = _layout(height, top=56, xaxis=_axis(tickvals=years, ticktext=[str(y) for y in years],
+                                                             showgrid=False),
+                         yaxis=_axis(title=("Present value, cumulative" if present_value
+                                                   else "Cumulative net, after costs"),
+                                            **money_axis(lo, hi)))
+    lay["shapes"] = [_hline(0.0)]
+    if renewal is not None:
+        lay["shapes"].append(_vline(renewal - 0.5, dash="dash", color=NEUTRAL))
+        lay["annotations"] = [{"x": renewal - 0.5, "y": 0.99, "yref": "paper", "yanchor": "top", "xanchor": "right",
+                               "text": f"MSSP renewal {renewal}: benchmark rebased  ", "showarrow": False,
+                               "font": {"size": 12, "color": NEUTRAL}}]
+    return _figure(data, lay)
+
+
+def horizon_benchmark(df: pd.DataFrame, colors: dict[str, str], renewal: int | None, *,
+                     height: int = 380) -> go.Figure:
+    """The benchmark per beneficiary each path settles against (one line per distinct
+    benchmark: MSSP's paths share theirs) and the expected spending."""
+    data = []
+    seen: list[tuple[float, ...]] = []
+    for path_name, g in df.groupby("path", sort=False):
+        name = str(path_name)
+        g = g.sort_values("year")
+        key = tuple(round(v, 2) for v in g["benchmark_pc"])
+        if key in seen:
+            continue
+        seen.append(key)
+        lead = bool(g["lead"].iloc[0])
+        label = f"{name} benchmark" if lead else "MSSP benchmark (rebased at renewal)"
+        data.append({"type": "scatter", "x": g["year"].tolist(), "y": g["benchmark_pc"].tolist(),
+                     "mode": "lines+markers", "name": label,
+                     "line": {"color": colors.get(name, INK) if lead else INK, "width": 2.6,
+                              "dash": "solid" if lead else "dot"},
+                     "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>" + html.escape(label) + "</extra>"})
+    sp = df.drop_duplicates("year").sort_values("year")
+    data.append({"type": "scatter", "x": sp["year"].tolist(), "y": sp["spending_pc"].tolist(), "mode": "lines",
+                 "name": "Expected spending", "line": {"color": SAVINGS, "width": 2.2},
+                 "hovertemplate": "%{x}: $%{y:,.0f} per beneficiary<extra>Expected spending</extra>"})
+    years = sp["year"].tolist()
+    lay = _layout(height, top=56, xaxis=_axis(tickvals=years, ticktext=[str(y) for y in years],
+                                                             showgrid=False),
+                         yaxis=_axis(title="Per beneficiary per year", tickprefix="$", tickformat=",.0f"))
+    if renewal is not None:
+        lay["shapes"] = [_vline(renewal - 0.5, dash="dash", color=NEUTRAL)]
+        lay["annotations"] = [{"x": renewal - 0.5, "y": 0.99, "yref": "paper", "yanchor": "top", "xanchor": "left",
+                               "text": f"  {renewal}: MSSP renewal", "showarrow": False,
+                               "font": {"size": 12, "color": NEUTRAL}}]
+    return _figure(data, lay)
+
+
+# --------------------------------------------------------------------------- real ACOs
+
+_ACO_LINE = "#1f4e79"
+
+
+def aco_position(history: pd.DataFrame, dist: pd.DataFrame, name: str,
+                 track_label: Callable[[object], str] = str) -> go.Figure:
+    """A real ACO's savings rate each year over the program's spread (5th–95th percentile and
+    middle half of ACOs), from CMS's results (Real ACOs page); ``track_label`` names a track code."""
+    d = dist.sort_values("performance_year")
+    x = d["performance_year"].tolist()
+    band = "rgba(95, 107, 122, {a})"
+    data = [
+        go.Scatter(x=x, y=d["p95"], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False),
+        go.Scatter(x=x, y=d["p5"], mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor=band.format(a=0.12), name="9 in 10 ACOs", hoverinfo="skip"),
+        go.Scatter(x=x, y=d["p75"], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False),
+        go.Scatter(x=x, y=d["p25"], mode="lines", line={"width": 0}, fill="tonexty",
+                   fillcolor=band.format(a=0.28), name="Middle half of ACOs", hoverinfo="skip"),
+        go.Scatter(x=x, y=d["p50"], mode="lines", line={"color": NEUTRAL, "width": 1.5, "dash": "dash"},
+                   name="Median ACO", hovertemplate="Median ACO: %{y:.1%}<extra></extra>"),
+    ]
+    h = history.dropna(subset=["sav_rate"])
+    hover = [f"<b>{html.escape(name)}</b> · PY{int(year)}<br>{track_label(track)}"
+             f"<br>Savings rate {pct(float(rate), 1)} — above {float(rank):.0f}% of ACOs"
+             for year, track, rate, rank in zip(h["performance_year"], h["track"], h["sav_rate"],
+                                                h["sav_rate_percentile"], strict=True)]
+    data.append(go.Scatter(x=h["performance_year"], y=h["sav_rate"], mode="lines+markers", name=html.escape(name[:40]),
+                           line={"color": _ACO_LINE, "width": 3}, marker={"size": 9, "color": _ACO_LINE},
+                           hovertext=hover, hoverinfo="text"))
+    fig = go.Figure(data)
+    house_style(fig, height=400)
+    fig.update_yaxes(tickformat=".0%", title="Savings rate (share of benchmark)", zeroline=True,
+                     zerolinecolor=ZERO)
+    fig.update_xaxes(dtick=1 if len(x) <= 7 else 2, tickangle=0, title="Performance year")
+    fig.update_layout(legend={"orientation": "h", "y": -0.28, "yanchor": "top", "x": 0})
+    return fig
