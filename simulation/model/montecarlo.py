@@ -47,6 +47,7 @@ from ..rules.kernel import Row, prepare_batch, run_batch
 from ..rules.settlement import is_higher_spending
 from . import eligibility
 from .noise import noise_sd
+from .rebasing import load_rebasing_rules
 from .scenario import (
     MSR_CHOICES,
     Scenario,
@@ -167,6 +168,7 @@ def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
     ramp = np.ones(years) if p.ramp_years == 0 else np.minimum(1.0, steps / p.ramp_years)
     rails = _acpt_guardrails(s.aco.agreement_start_year, years, s.variant)
     lo, hi = (np.full(years, -np.inf), np.full(years, np.inf)) if rails is None else rails
+    acpt_div = 1.0 / acpt_weight()  # exactly 3.0 for the rule's third: the same bits as ever
     mult = np.ones(years)
     if nz.shock_year is not None:
         mult[nz.shock_year - 1] = nz.shock_multiplier
@@ -180,14 +182,14 @@ def _build_draws(s: Scenario, z: dict[str, np.ndarray]) -> Draws:
                      float(p.savings_effect), float(p.savings_effect_sd), float(m.trend_sd),
                      1.0 + m.trend_mean, float(m.prospective_gap_sd), float(m.prospective_gap_mean),
                      float(s.aco.benchmark_pc), float(p.quality_sd), float(p.quality_mean),
-                     float(p.qps_probability), float(p.alt_qps_probability))
+                     float(p.qps_probability), float(p.alt_qps_probability), acpt_div)
     return Draws(theta, effect, z["trend"], z["gap"], acpt_index, z["noise"], z["quality"], z["qps"], z["alt"])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _transform_draws(z_effect, growth, gap, spending, quality, qps, alt, theta, effect, acpt,
                      ramp, sd, lo, hi, rails, effect_mean, effect_sd, trend_sd, trend_step, gap_sd,
-                     gap_mean, b0, quality_sd, quality_mean, p_qps, p_alt):
+                     gap_mean, b0, quality_sd, quality_mean, p_qps, p_alt, acpt_div):
     """The arithmetic of :func:`_build_draws` in one compiled pass (the model in the module
     docstring): ``growth`` becomes the trend index C, ``gap`` the prospective index P,
     ``spending`` (the noise draws) the spending per capita, ``quality``, ``qps`` and ``alt``
@@ -204,7 +206,7 @@ def _transform_draws(z_effect, growth, gap, spending, quality, qps, alt, theta, 
             a = gap[t, i] * gap_sd + gap_mean
             held = min(max(a, lo[t]), hi[t]) if rails else a
             c = g if t == 0 else g * growth[t - 1, i]
-            h = held / 3.0 + 1.0
+            h = held / acpt_div + 1.0
             h = h if t == 0 else h * acpt[t - 1, i]
             pg = a + 1.0
             pg = pg if t == 0 else pg * gap[t - 1, i]
@@ -251,6 +253,13 @@ def _fill_trend_rows(effect, trend_index, gap_index, acpt_index, revenue, prospe
 
 
 @lru_cache(maxsize=64)
+def acpt_weight() -> float:
+    """The ACPT's weight in the benchmark update (42 CFR 425.652(b), 425.660: one third; the
+    rest is the national-regional trend), from data/horizon/rebasing.yaml, as the ten-year
+    horizon reads it."""
+    return float(load_rebasing_rules().mssp["acpt_weight"])
+
+
 def _acpt_guardrails(start: int, years: int, variant: str | None):
     """Per-year (low, high) bounds on the ACPT's error against the realised trend for an MSSP
     agreement starting in ``start`` (2024+: the ACPT is blended in), or None where the catalog

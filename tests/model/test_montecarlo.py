@@ -250,7 +250,7 @@ def _numpy_draws(s: Scenario, z: dict[str, np.ndarray]) -> dict[str, np.ndarray]
     alt = (z["alt"] < p.alt_qps_probability).astype(float)
     return {
         "theta": theta, "effect": effect, "trend_index": trend_index,
-        "gap_index": np.cumprod(gap + 1.0, axis=0), "acpt_index": np.cumprod(held / 3.0 + 1.0, axis=0),
+        "gap_index": np.cumprod(gap + 1.0, axis=0), "acpt_index": np.cumprod(held / (1.0 / montecarlo.acpt_weight()) + 1.0, axis=0),
         "spending": (z["noise"] * sd[:, None] + 1.0) * (1.0 - effect) * trend_index * s.aco.benchmark_pc,
         "quality": np.clip(z["quality"] * p.quality_sd + p.quality_mean, 0.0, 1.0),
         "qps": qps, "alt": alt - alt * qps,
