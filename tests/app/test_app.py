@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from simulation.model import montecarlo
 from simulation.model.scenario import Scenario, TrackChoice, with_path
 from simulation.reports import charts
+from tests.conftest import put_scenario
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180  # the first run of a worker may load the compiled settlement kernel
@@ -143,9 +144,8 @@ def test_page_choices_survive_a_change_of_tracks():
     """A page selection naming a track that is no longer simulated falls back cleanly."""
     at = _app().run()
     at.switch_page("pages/agreement.py").run()
-    at.session_state["scenario.current"] = Scenario(trials=2_000, tracks=[TrackChoice(track="BASIC_A"),
-                                                                  TrackChoice(track="REACH_GLOBAL")])
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, Scenario(trials=2_000, tracks=[TrackChoice(track="BASIC_A"),
+                                                    TrackChoice(track="REACH_GLOBAL")]))
     at.run()
     assert not at.exception
     assert at.multiselect(key="agreement.tracks").value == ["BASIC A", "REACH Global"]

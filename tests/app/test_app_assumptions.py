@@ -9,6 +9,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from simulation.model.scenario import Scenario, TrackChoice
+from tests.conftest import put_scenario
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 SMALL = Scenario(trials=1_000, tracks=[TrackChoice(track="REACH_GLOBAL"), TrackChoice(track="BASIC_E")])
@@ -16,8 +17,7 @@ SMALL = Scenario(trials=1_000, tracks=[TrackChoice(track="REACH_GLOBAL"), TrackC
 
 def test_assumptions_are_listed_and_a_what_if_applies():
     at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["scenario.current"] = SMALL
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, SMALL)
     at.run()
     at.switch_page("pages/scenarios.py").run()
     assert not at.exception, at.exception

@@ -26,6 +26,7 @@ from simulation.model.io import MAX_SCENARIO_BYTES, scenario_to_json
 from simulation.model.scenario import Scenario, TrackChoice
 from simulation.model.share import decode_scenario, encode_scenario
 from simulation.rules.catalog import rules_version
+from tests.conftest import put_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -37,8 +38,7 @@ TRACKS = [TrackChoice(track="BASIC_E"), TrackChoice(track="ENHANCED"), TrackChoi
 def _app(scenario: Scenario | None = SMALL, **query) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if scenario is not None:
-        at.session_state["scenario.current"] = scenario
-        at.session_state["scenario.pending"] = True
+        put_scenario(at, scenario)
     for k, v in query.items():
         at.query_params[k] = v
     return at
@@ -81,8 +81,7 @@ def test_a_share_link_restores_the_same_scenario_and_keeps_it_in_the_address():
     assert "seed 5" in _texts(at) and "6,480 beneficiaries" in _texts(at)
     assert decode_scenario(at.query_params["s"])[0] == s
     # an edit updates the address: the link always holds what is shown
-    at.session_state["scenario.current"] = s.model_copy(update={"seed": 6})
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, s.model_copy(update={"seed": 6}))
     at.run()
     assert decode_scenario(at.query_params["s"])[0].seed == 6
 
@@ -154,8 +153,7 @@ def test_snapshots_compared_side_by_side_on_the_same_futures():
     at.button(key="scenarios.snapshot").click().run()
     go = stay.model_copy(update={"costs": stay.costs.model_copy(update={"annual_operating_cost": 2_000_000.0}),
                                  "performance": stay.performance.model_copy(update={"savings_effect": 0.05})})
-    at.session_state["scenario.current"] = go
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, go)
     at.run()
     at.text_input(key="scenarios.snapshot_name").set_value("Go ENHANCED with care management")
     at.button(key="scenarios.snapshot").click().run()

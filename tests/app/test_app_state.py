@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulation.model import presets
 from simulation.model.scenario import Scenario
+from tests.conftest import put_scenario
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 180
@@ -26,8 +27,7 @@ PAGES = ["pages/agreement.py", "pages/scenarios.py", "pages/compare.py", "pages/
 
 def _app(scenario: Scenario = SMALL) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["scenario.current"] = scenario
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, scenario)
     return at
 
 

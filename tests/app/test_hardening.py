@@ -26,6 +26,7 @@ from simulation.model.io import scenario_to_json
 from simulation.model.scenario import Scenario, ScenarioError, TrackChoice, validate_scenario
 from simulation.model.share import decode_link, decode_scenario, encode_scenario
 from simulation.text import cell_safe, clip, md_escape, plain_label, printable
+from tests.conftest import put_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -158,8 +159,7 @@ def test_a_hostile_upload_in_the_page_shows_no_exception():
     from dashboard import state
 
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["scenario.current"] = SMALL
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, SMALL)
     at.run()
     at.switch_page("pages/scenarios.py").run()
     current = json.loads(scenario_to_json(SMALL))

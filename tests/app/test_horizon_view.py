@@ -17,6 +17,7 @@ from simulation.model import horizon, montecarlo
 from simulation.model.scenario import Scenario
 from simulation.reports import horizon as horizon_report
 from simulation.text import money
+from tests.conftest import put_scenario
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 240
@@ -25,8 +26,7 @@ SMALL = Scenario(trials=2_000)
 
 def _app(scenario: Scenario = SMALL) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["scenario.current"] = scenario
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, scenario)
     return at
 
 

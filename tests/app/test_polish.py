@@ -20,6 +20,7 @@ from simulation.model.scenario import DEFAULT_TRACKS, Scenario
 from simulation.reports import charts
 from simulation.rules.catalog import load_catalog
 from simulation.text import money
+from tests.conftest import put_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -80,8 +81,7 @@ def test_whole_number_messages_name_the_field_and_its_range(path, typed, allowed
 
 def test_walkthrough_refuses_1e9_beneficiaries_with_a_message_and_keeps_the_last_valid_value():
     at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["scenario.current"] = Scenario(trials=1_000)
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, Scenario(trials=1_000))
     at.run()
     at.switch_page("pages/walkthrough.py").run()
     assert not at.exception, at.exception

@@ -16,6 +16,7 @@ from simulation.model import eligibility, montecarlo
 from simulation.model.scenario import AcoProfile, Scenario, TrackChoice
 from simulation.reports.words import recommend
 from simulation.rules.catalog import TRACKS_DIR, CatalogError, load_catalog
+from tests.conftest import put_scenario
 
 MSSP_2019 = ["BASIC_A", "BASIC_B", "BASIC_C", "BASIC_D", "BASIC_E", "ENHANCED"]
 LEGACY = ["TRACK_1", "TRACK_1_PLUS", "TRACK_2", "TRACK_3", "NGACO_A", "NGACO_B", "REACH_PROFESSIONAL", "REACH_GLOBAL"]
@@ -305,8 +306,7 @@ def _compare(**aco):
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=180)
-    at.session_state["scenario.current"] = _scenario(trials=1_000, **aco)
-    at.session_state["scenario.pending"] = True
+    put_scenario(at, _scenario(trials=1_000, **aco))
     return at.run()
 
 
