@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..model.io import read_scenario_file, scenario_set_names
+from ..model.io import ScenarioSet, open_scenario_file
 from ..model.scenario import ScenarioError, example_scenario, scenario_schema
 from ..text import clip, printable
 from .errors import UserError
@@ -28,12 +28,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(scenario_schema(), indent=2))
     else:
         try:
-            warnings: list[str] = []
-            scenario = read_scenario_file(args.check, warnings)
-            names = scenario_set_names(args.check)
+            source = open_scenario_file(args.check)
         except ScenarioError as exc:
             raise UserError("; ".join(exc.problems)) from None
-        what = "valid scenario set; current" if names is not None else "valid scenario"
+        if isinstance(source, ScenarioSet):
+            saved, names, notes = source.current, list(source.snapshots), source.skipped_notes()
+            what = "valid scenario set; current"
+        else:
+            saved, names, notes, what = source, [], [], "valid scenario"
+        scenario, warnings = saved.scenario, saved.warnings + notes
         print(f"{args.check}: {what} '{printable(scenario.name)}' ({len(scenario.tracks)} tracks, "
               f"{scenario.trials:,} trials, seed {scenario.seed})")
         if names:

@@ -258,6 +258,10 @@ class ScenarioSet:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     listed: int = 0
 
+    def skipped_notes(self) -> list[str]:
+        """One plain note per snapshot left out, with its reason."""
+        return [f"snapshot {n!r} left out: {why}" for n, why in self.skipped]
+
 
 def scenario_set_to_json(current: Scenario, snapshots: dict[str, Scenario], *,
                          created_at: datetime | None = None) -> bytes:
@@ -311,17 +315,10 @@ def read_scenario_set(doc: dict[str, Any], name: str = "scenario set") -> Scenar
     return out
 
 
-def scenario_set_names(path: str | Path) -> list[str] | None:
-    """The readable snapshots' names of the scenario set at ``path``; None if the file is not
-    a set (call after :func:`read_scenario_file` has accepted it)."""
-    doc = _load_json(Path(path).read_bytes(), Path(path).name)
-    return list(read_scenario_set(doc, Path(path).name).snapshots) if is_scenario_set(doc) else None
-
-
-def read_scenario_file(path: str | Path, warnings: list[str] | None = None, *,
-                       snapshot: str | None = None) -> Scenario:
-    """The scenario in a saved file, a bare scenario object, or a scenario set (its current
-    scenario, or the snapshot named ``snapshot``). Every problem in one ScenarioError."""
+def open_scenario_file(path: str | Path) -> SavedScenario | ScenarioSet:
+    """Read a scenario file once: a saved scenario or a bare scenario object
+    (:class:`SavedScenario`), or a scenario set (:class:`ScenarioSet`). Size-limited; every
+    problem in one ScenarioError."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -335,20 +332,29 @@ def read_scenario_file(path: str | Path, warnings: list[str] | None = None, *,
     except OSError as exc:
         raise ScenarioError([f"{path}: cannot be read ({exc.strerror})"]) from None
     doc = _load_json(raw, p.name)
-    if is_scenario_set(doc):
-        sset = read_scenario_set(doc, p.name)
+    return read_scenario_set(doc, p.name) if is_scenario_set(doc) else read_saved(raw, p.name)
+
+
+def read_scenario_file(path: str | Path, warnings: list[str] | None = None, *,
+                       snapshot: str | None = None) -> Scenario:
+    """The scenario in a saved file, a bare scenario object, or a scenario set (its current
+    scenario, or the snapshot named ``snapshot``). Every problem in one ScenarioError."""
+    name = Path(path).name
+    source = open_scenario_file(path)
+    if isinstance(source, ScenarioSet):
         if snapshot is None:
-            chosen = sset.current
-        elif snapshot in sset.snapshots:
-            chosen = sset.snapshots[snapshot]
+            chosen = source.current
+        elif snapshot in source.snapshots:
+            chosen = source.snapshots[snapshot]
         else:
-            have = ", ".join(clip(n, 40) for n in sset.snapshots) or "none"
-            raise ScenarioError([f"{p.name}: no snapshot named {clip(snapshot, 40)!r} (the set has: {have})"])
-        if warnings is not None:
-            warnings.extend(chosen.warnings)
-            warnings += [f"snapshot {n!r} left out: {why}" for n, why in sset.skipped]
-        return chosen.scenario
-    if snapshot is not None:
-        raise ScenarioError([f"{p.name}: --snapshot needs a scenario set (saved on the Scenarios page); "
+            have = ", ".join(clip(n, 40) for n in source.snapshots) or "none"
+            raise ScenarioError([f"{name}: no snapshot named {clip(snapshot, 40)!r} (the set has: {have})"])
+        extra = source.skipped_notes()
+    elif snapshot is not None:
+        raise ScenarioError([f"{name}: --snapshot needs a scenario set (saved on the Scenarios page); "
                              "this file holds one scenario"])
-    return parse_scenario_bytes(raw, p.name, warnings)
+    else:
+        chosen, extra = source, []
+    if warnings is not None:
+        warnings += [*chosen.warnings, *extra]
+    return chosen.scenario
