@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from ..rules.catalog import Catalog, load_catalog
 from ..text import money, pct
-from .scenario import AcoProfile, Scenario, TrackChoice, track_sequence
+from .scenario import AcoProfile, Scenario, TrackChoice, levels_in_force
 
 #: eligibility.yaml parameter of the tracks offered, by (experienced, low revenue)
 _LISTS = {
@@ -97,8 +96,7 @@ def _choice(track: str | TrackChoice) -> TrackChoice:
 
 def _codes(aco: AcoProfile, choice: TrackChoice) -> list[str]:
     """The catalog tracks the choice uses over the agreement (the glide path's levels)."""
-    # track_sequence reads only ``scenario.aco``
-    return list(dict.fromkeys(track_sequence(choice, cast("Scenario", SimpleNamespace(aco=aco)))))
+    return list(dict.fromkeys(levels_in_force(choice, aco)))
 
 
 def _names(catalog: Catalog, codes: list[str]) -> str:

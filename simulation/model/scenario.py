@@ -546,14 +546,20 @@ def scenario_schema() -> dict[str, Any]:
 
 
 def track_sequence(choice: TrackChoice, scenario: Scenario) -> list[str]:
-    """The catalog track code in force in each agreement year for ``choice`` (glide path aware).
+    """The catalog track code in force in each agreement year for ``choice`` (glide path aware);
+    :func:`levels_in_force` for the ACO of ``scenario``."""
+    return levels_in_force(choice, scenario.aco)
+
+
+def levels_in_force(choice: TrackChoice, aco: AcoProfile) -> list[str]:
+    """The catalog track code in force in each of ``aco``'s agreement years for ``choice``.
 
     BASIC glide path (42 CFR 425.600(a)(4)): one level a year from the start level to E;
-    'stay at A' keeps Level A for a 2024+ agreement. One-sided years (A, B) stop at the
-    catalog's ``one_sided_years_limit`` for the agreement's start year (5 for agreements from
-    2027, CY2026 PFS final rule); the ACO then takes Level E.
+    'stay at A' keeps Level A for a 2024+ agreement. One-sided years (the catalog's one-sided
+    levels, A and B) stop at the catalog's ``one_sided_years_limit`` for the agreement's start
+    year (5 for agreements from 2027, CY2026 PFS final rule); the ACO then takes Level E.
     """
-    n = scenario.aco.agreement_years
+    n = aco.agreement_years
     if choice.track != GLIDE:
         return [choice.track] * n
     if choice.stay_at_a:
@@ -561,11 +567,12 @@ def track_sequence(choice: TrackChoice, scenario: Scenario) -> list[str]:
     else:
         first = BASIC_LEVELS.index(choice.glide_start)
         seq = [f"BASIC_{BASIC_LEVELS[min(first + k, 4)]}" for k in range(n)]
-    found = load_catalog().lookup("one_sided_years_limit", "BASIC_A", scenario.aco.agreement_start_year)
+    catalog = load_catalog()
+    found = catalog.lookup("one_sided_years_limit", "BASIC_A", aco.agreement_start_year)
     limit = n if found is None else found[1].value
     one_sided = 0
     for k, code in enumerate(seq):
-        if code in ("BASIC_A", "BASIC_B"):
+        if catalog.tracks[code].risk == "one_sided":
             one_sided += 1
             if one_sided > limit:
                 seq[k] = "BASIC_E"
