@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard.fields import ALL_INPUTS, get_path, meta
+from dashboard.fields import ALL_INPUTS, meta
 from dashboard.widgets import md
 from simulation.model import montecarlo
-from simulation.model.scenario import Scenario
+from simulation.model.scenario import Scenario, get_path
 from simulation.reports import charts
 from simulation.rules.explain import explain
 

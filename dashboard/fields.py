@@ -16,14 +16,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from dashboard.state import WIDGET
-from simulation.model.scenario import (  # noqa: F401 (re-exported for the pages)
+from simulation.model.scenario import (
     GLIDE,
     Scenario,
     TrackChoice,
     calibrated_defaults,
     default_source,
-    get_path,
-    set_path,
 )
 from simulation.rules.catalog import load_catalog
 from simulation.text import money, pct

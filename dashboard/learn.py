@@ -18,10 +18,9 @@ from typing import Any
 
 import yaml
 
-from dashboard.fields import set_path
 from dashboard.state import HORIZON, WALK_PRESET, notify, set_scenario
 from simulation.learn.walkthrough import WalkInputs
-from simulation.model.scenario import Scenario, TrackChoice
+from simulation.model.scenario import Scenario, TrackChoice, set_path
 from simulation.rules.catalog import DATA_DIR, load_catalog
 
 LEARN_DIR = DATA_DIR / "learn"

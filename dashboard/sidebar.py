@@ -31,12 +31,10 @@ from dashboard.fields import (
     TRACK_KEY,
     Input,
     field_info,
-    get_path,
     help_text,
     input_for,
     label,
     meta,
-    set_path,
     source_note,
     track_label,
     uses_elected_msr,
@@ -59,6 +57,8 @@ from simulation.model.scenario import (
     Scenario,
     TrackChoice,
     format_errors,
+    get_path,
+    set_path,
 )
 from simulation.text import clip
 

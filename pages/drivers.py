@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import engine, fields, horizon_view, links, state, widgets
 from simulation.model import asymmetry, horizon
+from simulation.model.scenario import get_path
 from simulation.reports import charts
 from simulation.reports import horizon as horizon_report
 from simulation.text import pct
@@ -63,7 +64,7 @@ with st.spinner("Simulating every cell of the grid…"):
 xi, yi = fields.ALL_INPUTS[x], fields.ALL_INPUTS[y]
 fig = charts.heatmap(
     g[g["track"] == track], {v: xi.text(v) for v in g["x"].unique()}, {v: yi.text(v) for v in g["y"].unique()},
-    x_title=names[x], y_title=names[y], current=(fields.get_path(s, x), fields.get_path(s, y)))
+    x_title=names[x], y_title=names[y], current=(get_path(s, x), get_path(s, y)))
 widgets.chart(fig, "heatmap")
 n_g = engine.few_trials(s, engine.GRID_TRIALS)
 st.caption(f"Expected net of {track} over the agreement for each pair of values (green: the ACO comes out "

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulation.cms import acos as realdata
 from simulation.model import asymmetry, montecarlo
-from simulation.model.scenario import DEFAULT_TRACKS, Scenario
+from simulation.model.scenario import DEFAULT_TRACKS, Scenario, get_path
 from simulation.reports import charts
 from simulation.rules.catalog import load_catalog
 from simulation.text import money
@@ -76,7 +76,7 @@ def test_whole_number_messages_name_the_field_and_its_range(path, typed, allowed
     assert any(e.startswith(label + ":") and rng in e for e in errors), errors
     if allowed:
         assert any(allowed in e and "whole number" in e for e in errors), errors
-    assert fields.get_path(at.session_state["scenario.current"], path) == fields.get_path(Scenario(), path)
+    assert get_path(at.session_state["scenario.current"], path) == get_path(Scenario(), path)
 
 
 def test_walkthrough_refuses_1e9_beneficiaries_with_a_message_and_keeps_the_last_valid_value():
